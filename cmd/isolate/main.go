@@ -1,0 +1,102 @@
+// Command isolate runs a program in new user, mount, pid, uts, ipc, net and
+// cgroup namespaces, as a normal user. This package only turns the command
+// line into a sandbox.Config; it makes no system calls of its own.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/isolate-sandbox/isolate/pkg/hints"
+	"github.com/isolate-sandbox/isolate/pkg/sandbox"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+func main() {
+	// The re-executed child is dispatched before anything else runs.
+	if sandbox.IsInit() {
+		sandbox.InitMain()
+	}
+	os.Exit(run(os.Args))
+}
+
+func run(args []string) int {
+	status := 0
+	app := newApp(func(cfg *sandbox.Config) error {
+		code, err := sandbox.Run(cfg)
+		status = code
+		return err
+	})
+	if err := app.Run(args); err != nil {
+		hints.Print(err)
+		return hints.ExitCode(err)
+	}
+	return status
+}
+
+const usageText = `isolate [OPTIONS] PROGRAM [ARGS...]
+
+   Runs PROGRAM in new user, mount, pid, uts, ipc, net and cgroup namespaces,
+   without root. Options go before PROGRAM; everything after it is PROGRAM's.
+
+EXAMPLES:
+   isolate ps aux                      only the sandbox's processes, PID 1 first
+   isolate sh -c 'id; hostname'        root inside, hostname "isolated"
+   isolate -u 1000:1000 id             run as uid/gid 1000 inside
+   isolate --clear-env -e FOO=bar env  a clean environment
+   isolate -- ls -la                   "--" ends isolate's options
+
+   ids: container root is you; container ids 1.. are your ranges in
+   /etc/subuid and /etc/subgid (through newuidmap/newgidmap). Without them
+   only your own id is mapped, and isolate says so.
+
+EXIT STATUS:
+   PROGRAM's own; 128+N when it died of signal N; 125 when isolate failed;
+   126 when PROGRAM cannot be executed; 127 when it is not found.`
+
+func newApp(action func(*sandbox.Config) error) *cli.App {
+	return &cli.App{
+		Name:                      "isolate",
+		Usage:                     "run a program in a rootless sandbox",
+		UsageText:                 usageText,
+		Version:                   version,
+		HideHelpCommand:           true,
+		DisableSliceFlagSeparator: true, // -e A=b,c is one variable
+		Flags:                     flags(),
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return &hints.Error{What: err.Error(), Hint: "see isolate --help"}
+		},
+		ExitErrHandler: func(*cli.Context, error) {}, // errors are printed once, by run
+		Action: func(c *cli.Context) error {
+			cfg, err := configFromCLI(c)
+			if err != nil {
+				return err
+			}
+			return action(cfg)
+		},
+	}
+}
+
+func flags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "hostname", Value: sandbox.DefaultHostname, Usage: "host name inside the sandbox"},
+		&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set KEY=VALUE inside, or pass KEY from isolate's environment (repeatable)"},
+		&cli.BoolFlag{Name: "clear-env", Usage: "start from an empty environment (plus PATH, HOME and TERM) instead of isolate's"},
+		&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "working directory inside (default: the current one)"},
+		&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "UID[:GID] to run PROGRAM as inside the sandbox (default 0:0; GID defaults to UID)"},
+		&cli.StringSliceFlag{Name: "uidmap", Usage: "explicit uid map range CONTAINER:HOST:SIZE (repeatable; replaces the default)"},
+		&cli.StringSliceFlag{Name: "gidmap", Usage: "explicit gid map range CONTAINER:HOST:SIZE (repeatable; replaces the default)"},
+		&cli.BoolFlag{Name: "no-init", Usage: "run PROGRAM itself as PID 1 (it then ignores signals it has no handler for)"},
+		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print no notices"},
+	}
+}
+
+func init() {
+	cli.VersionPrinter = func(c *cli.Context) {
+		fmt.Fprintf(c.App.Writer, "isolate version %s\n", c.App.Version)
+	}
+}

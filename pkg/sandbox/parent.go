@@ -1,0 +1,266 @@
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/isolate-sandbox/isolate/pkg/hints"
+	"github.com/isolate-sandbox/isolate/pkg/userns"
+)
+
+// namespaces are created together by clone(2). CLONE_NEWUSER makes the
+// others possible without privileges: the kernel creates the user namespace
+// first and the rest are owned by it (clone(2), user_namespaces(7)), which
+// is the order the assignment's step (1) had to follow by hand. CLONE_NEWPID
+// must be a clone flag, not an unshare flag (golang/go#19716).
+const namespaces = unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWPID |
+	unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWNET | unix.CLONE_NEWCGROUP
+
+// ForwardedSignals reach PROGRAM from the parent and from isolate's init.
+var ForwardedSignals = []os.Signal{
+	unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT,
+	unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH,
+}
+
+// Run runs the sandbox described by cfg and returns PROGRAM's exit status,
+// or an error for isolate's own failures (status 125, 126 or 127).
+func Run(cfg *Config) (int, error) {
+	if err := cfg.Validate(); err != nil {
+		return 0, err
+	}
+	host, err := userns.DetectHost()
+	if err != nil {
+		return 0, &hints.Error{What: "read subordinate ids", Why: err}
+	}
+	plan, err := userns.MakePlan(host, cfg.UIDMappings, cfg.GIDMappings)
+	if err != nil {
+		return 0, err
+	}
+	if err := checkUserMapped(cfg, plan); err != nil {
+		return 0, err
+	}
+	if plan.Notice != "" && !cfg.Quiet {
+		hints.Notice("%s", plan.Notice)
+	}
+	cfg.SetgroupsDeny = plan.SetgroupsDeny
+
+	parentEnd, childEnd, err := newSocketPair()
+	if err != nil {
+		return 0, &hints.Error{What: "create the control socket", Why: err}
+	}
+	defer parentEnd.Close()
+
+	// Pdeathsig belongs to the thread that forks (golang/go#27505): the
+	// caller keeps this goroutine on its thread until the child is reaped,
+	// so the child is killed when isolate dies, however it dies.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+
+	cmd := &exec.Cmd{
+		Path:       "/proc/self/exe",
+		Args:       []string{initArg0, stage1},
+		Env:        []string{},
+		Stdin:      os.Stdin,
+		Stdout:     os.Stdout,
+		Stderr:     os.Stderr,
+		ExtraFiles: []*os.File{childEnd.f}, // fd 3 in the child
+		SysProcAttr: &syscall.SysProcAttr{
+			Cloneflags: namespaces,
+			Pdeathsig:  unix.SIGKILL,
+			// A new session: the program has no controlling terminal to
+			// inject keystrokes into with TIOCSTI (CVE-2017-5226), and the
+			// terminal's Ctrl-C reaches it only through isolate's forwarding.
+			Setsid: true,
+		},
+	}
+	// Subscribe before the child exists, so no signal is lost in between.
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs, ForwardedSignals...)
+	defer signal.Stop(sigs)
+
+	if err := cmd.Start(); err != nil {
+		childEnd.Close()
+		return 0, &hints.Error{What: "create namespaces (clone with CLONE_NEWUSER)", Why: unwrapSyscall(err), Hint: hints.UserNSClone(err)}
+	}
+	childEnd.Close()
+	s := &session{cmd: cmd, ch: parentEnd, waited: make(chan struct{})}
+	go s.wait()
+	defer s.kill()
+
+	if err := userns.Apply(cmd.Process.Pid, plan, host); err != nil {
+		return 0, err
+	}
+	if err := parentEnd.send(message{Type: msgIDMapDone}); err != nil {
+		return 0, s.diedBefore("the id map was written", err)
+	}
+	if err := parentEnd.send(message{Type: msgConfig, Config: cfg}); err != nil {
+		return 0, s.diedBefore("it received its configuration", err)
+	}
+	if err := parentEnd.send(message{Type: msgStart}); err != nil {
+		return 0, s.diedBefore("the program started", err)
+	}
+	return s.supervise(sigs)
+}
+
+// session is one running child.
+type session struct {
+	cmd    *exec.Cmd
+	ch     *channel
+	waited chan struct{}
+}
+
+func (s *session) wait() {
+	s.cmd.Wait()
+	close(s.waited)
+}
+
+// kill ends the child if it still runs; its init's death kills every process
+// of the pid namespace (pid_namespaces(7)).
+func (s *session) kill() {
+	select {
+	case <-s.waited:
+	default:
+		s.cmd.Process.Signal(unix.SIGKILL)
+		<-s.waited
+	}
+}
+
+// supervise waits for the child's report, then forwards signals until the
+// child exits.
+func (s *session) supervise(sigs chan os.Signal) (int, error) {
+	msgs := make(chan message, 4)
+	readErr := make(chan error, 1)
+	go func() {
+		for {
+			m, err := s.ch.recv()
+			if err != nil {
+				readErr <- err
+				close(msgs)
+				return
+			}
+			msgs <- m
+		}
+	}()
+	started := false
+	for !started {
+		select {
+		case m, ok := <-msgs:
+			if !ok {
+				// EOF: the child is gone (or, after "exec", PROGRAM runs).
+				return s.eofBeforeStart(<-readErr)
+			}
+			switch m.Type {
+			case msgError:
+				if m.Error == nil {
+					return 0, &hints.Error{What: "child reported an error without details"}
+				}
+				return 0, m.Error.toError()
+			case msgRunning:
+				started = true
+			case msgExec:
+				// --no-init: a successful execve closes the socket (it is
+				// close-on-exec); a failed one sends an error.
+				m2, ok := <-msgs
+				if ok && m2.Type == msgError && m2.Error != nil {
+					return 0, m2.Error.toError()
+				}
+				started = true
+			default:
+				return 0, &hints.Error{What: fmt.Sprintf("protocol: expected running, received %s", m.Type)}
+			}
+		case sig := <-sigs:
+			// Before PROGRAM runs there is nothing to forward to: stop the
+			// set-up and report the signal as the program's would be.
+			s.kill()
+			return hints.ExitSignalsBase + int(sig.(syscall.Signal)), nil
+		}
+	}
+	for {
+		select {
+		case <-s.waited:
+			return exitStatus(s.cmd.ProcessState), nil
+		case sig := <-sigs:
+			// Only signals with a handler reach a pid namespace's init from
+			// outside (pid_namespaces(7)); isolate's init has one for each.
+			s.cmd.Process.Signal(sig)
+		}
+	}
+}
+
+func (s *session) eofBeforeStart(err error) (int, error) {
+	<-s.waited
+	if err != nil && !errors.Is(err, io.EOF) {
+		return 0, &hints.Error{What: "read from the sandbox", Why: err}
+	}
+	return 0, &hints.Error{What: fmt.Sprintf("child exited with %s before the program started", describe(s.cmd.ProcessState))}
+}
+
+// diedBefore reports a child that vanished before step.
+func (s *session) diedBefore(step string, err error) error {
+	select {
+	case <-s.waited:
+		return &hints.Error{What: fmt.Sprintf("child exited with %s before %s", describe(s.cmd.ProcessState), step)}
+	default:
+		return &hints.Error{What: "talk to the sandbox before " + step, Why: err}
+	}
+}
+
+func describe(ps *os.ProcessState) string {
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return "signal " + unix.SignalName(ws.Signal())
+	}
+	return fmt.Sprintf("status %d", ps.ExitCode())
+}
+
+// exitStatus is the shell's convention: the code, or 128+N for signal N.
+func exitStatus(ps *os.ProcessState) int {
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return hints.ExitSignalsBase + int(ws.Signal())
+	}
+	return ps.ExitCode()
+}
+
+func unwrapSyscall(err error) error {
+	var se *os.SyscallError
+	if errors.As(err, &se) {
+		return se.Err
+	}
+	return err
+}
+
+func checkUserMapped(cfg *Config, p userns.Plan) error {
+	if !userns.Contains(p.UIDs, cfg.User.UID) {
+		return &hints.Error{
+			What: fmt.Sprintf("--user %d:%d", cfg.User.UID, cfg.User.GID),
+			Why:  fmt.Errorf("uid %d is not mapped in the sandbox (uid map %s)", cfg.User.UID, formatMap(p.UIDs)),
+			Hint: "pick an id inside the map, or give your user a larger range in /etc/subuid and /etc/subgid",
+		}
+	}
+	if !userns.Contains(p.GIDs, cfg.User.GID) {
+		return &hints.Error{
+			What: fmt.Sprintf("--user %d:%d", cfg.User.UID, cfg.User.GID),
+			Why:  fmt.Errorf("gid %d is not mapped in the sandbox (gid map %s)", cfg.User.GID, formatMap(p.GIDs)),
+			Hint: "pick an id inside the map, or give your user a larger range in /etc/subuid and /etc/subgid",
+		}
+	}
+	return nil
+}
+
+func formatMap(m []specsMapping) string {
+	s := ""
+	for i, r := range m {
+		if i > 0 {
+			s += ","
+		}
+		s += userns.FormatMapping(r)
+	}
+	return s
+}
