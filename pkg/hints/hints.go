@@ -77,14 +77,6 @@ func SubIDsOrHelpers(user string) string {
 	return fmt.Sprintf("install the uidmap package (newuidmap/newgidmap, setuid root) and give %s ranges: sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 %s", user, user)
 }
 
-// ForMapWrite explains a refused write to uid_map/gid_map/setgroups.
-func ForMapWrite(err error) string {
-	if errors.Is(err, syscall.EPERM) {
-		return AppArmorOrLSM()
-	}
-	return ""
-}
-
 // UserNSClone explains a failed clone(CLONE_NEWUSER) by its errno
 // (clone(2), user_namespaces(7)).
 func UserNSClone(err error) string {

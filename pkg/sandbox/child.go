@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -79,6 +80,9 @@ func runStage2(ch *channel) error {
 	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
 		return &hints.Error{What: "prctl(PR_SET_PDEATHSIG)", Why: err}
 	}
+	// Exec'd as /proc/self/exe, the kernel names it "exe"; ps should say
+	// what it is.
+	unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&[]byte(initArg0 + "\x00")[0])), 0, 0, 0)
 	m, err := ch.expect(msgConfig)
 	if err != nil {
 		if isEOF(err) {

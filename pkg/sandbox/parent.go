@@ -81,6 +81,17 @@ func Run(cfg *Config) (int, error) {
 			Setsid: true,
 		},
 	}
+	if plan.Method == userns.Direct {
+		// Go's fork writes these maps while the child waits between clone
+		// and exec, then the child's setuid(0) lands on the mapped id, so
+		// its first exec already has capabilities: no re-exec needed. For
+		// real root this is also how the child stops being host root.
+		a := cmd.SysProcAttr
+		a.UidMappings, a.GidMappings = userns.GoMappings(plan)
+		a.GidMappingsEnableSetgroups = !plan.SetgroupsDeny
+		a.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: plan.SetgroupsDeny}
+		cmd.Args[1] = stage2
+	}
 	// Subscribe before the child exists, so no signal is lost in between.
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, ForwardedSignals...)
@@ -95,11 +106,13 @@ func Run(cfg *Config) (int, error) {
 	go s.wait()
 	defer s.kill()
 
-	if err := userns.Apply(cmd.Process.Pid, plan, host); err != nil {
-		return 0, err
-	}
-	if err := parentEnd.send(message{Type: msgIDMapDone}); err != nil {
-		return 0, s.diedBefore("the id map was written", err)
+	if plan.Method == userns.Helpers {
+		if err := userns.ApplyHelpers(cmd.Process.Pid, plan, host); err != nil {
+			return 0, err
+		}
+		if err := parentEnd.send(message{Type: msgIDMapDone}); err != nil {
+			return 0, s.diedBefore("the id map was written", err)
+		}
 	}
 	if err := parentEnd.send(message{Type: msgConfig, Config: cfg}); err != nil {
 		return 0, s.diedBefore("it received its configuration", err)

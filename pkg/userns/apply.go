@@ -3,59 +3,47 @@ package userns
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/isolate-sandbox/isolate/pkg/hints"
 )
 
-// Apply writes the plan's maps for the process pid, which must be in a user
-// namespace that has no maps yet.
-func Apply(pid int, p Plan, h Host) error {
-	if p.Method == Helpers {
-		// The two helpers are independent processes: run them at once, since
-		// each costs a setuid exec.
-		var wg sync.WaitGroup
-		var uerr, gerr error
-		wg.Add(1)
-		go func() { defer wg.Done(); uerr = runHelper(h.NewUIDMap, pid, p.UIDs, h) }()
-		gerr = runHelper(h.NewGIDMap, pid, p.GIDs, h)
-		wg.Wait()
-		if uerr != nil {
-			return uerr
-		}
-		return gerr
+// ApplyHelpers writes the plan's maps for the process pid, which must be in
+// a user namespace that has no maps yet, through newuidmap and newgidmap.
+// (Direct plans need no helper: the kernel lets the parent write them while
+// the child waits inside clone, see GoMappings.)
+func ApplyHelpers(pid int, p Plan, h Host) error {
+	// The two helpers are independent processes: run them at once, since
+	// each costs a setuid exec.
+	var wg sync.WaitGroup
+	var uerr, gerr error
+	wg.Add(1)
+	go func() { defer wg.Done(); uerr = runHelper(h.NewUIDMap, pid, p.UIDs, h) }()
+	gerr = runHelper(h.NewGIDMap, pid, p.GIDs, h)
+	wg.Wait()
+	if uerr != nil {
+		return uerr
 	}
-	dir := "/proc/" + strconv.Itoa(pid)
-	if err := writeProc(dir+"/uid_map", MapFile(p.UIDs)); err != nil {
-		return err
-	}
-	if p.SetgroupsDeny {
-		// The kernel refuses an unprivileged gid_map until setgroups is
-		// denied, so the sandbox cannot drop a supplementary group that
-		// guards a file with negative permissions (CVE-2014-8989).
-		if err := writeProc(dir+"/setgroups", "deny"); err != nil {
-			return err
-		}
-	}
-	return writeProc(dir+"/gid_map", MapFile(p.GIDs))
+	return gerr
 }
 
-func writeProc(path, content string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err != nil {
-		return &hints.Error{What: "open " + path, Why: err}
+// GoMappings converts a Direct plan for syscall.SysProcAttr, whose fork
+// writes uid_map, setgroups and gid_map between clone and exec.
+func GoMappings(p Plan) (uids, gids []syscall.SysProcIDMap) {
+	conv := func(m []specs.LinuxIDMapping) []syscall.SysProcIDMap {
+		out := make([]syscall.SysProcIDMap, len(m))
+		for i, r := range m {
+			out[i] = syscall.SysProcIDMap{ContainerID: int(r.ContainerID), HostID: int(r.HostID), Size: int(r.Size)}
+		}
+		return out
 	}
-	defer f.Close()
-	if _, err := f.Write([]byte(content)); err != nil {
-		return &hints.Error{What: fmt.Sprintf("write %q to %s", strings.TrimSpace(content), path), Why: err, Hint: hints.ForMapWrite(err)}
-	}
-	return nil
+	return conv(p.UIDs), conv(p.GIDs)
 }
 
 func runHelper(path string, pid int, m []specs.LinuxIDMapping, h Host) error {

@@ -119,13 +119,3 @@ func HelperArgs(m []specs.LinuxIDMapping) []string {
 	}
 	return args
 }
-
-// MapFile is the content written to /proc/PID/uid_map, in one write(2) as the
-// kernel requires.
-func MapFile(m []specs.LinuxIDMapping) string {
-	var b strings.Builder
-	for _, r := range m {
-		fmt.Fprintf(&b, "%d %d %d\n", r.ContainerID, r.HostID, r.Size)
-	}
-	return b.String()
-}

@@ -76,6 +76,13 @@ func MakePlan(h Host, uids, gids []specs.LinuxIDMapping) (Plan, error) {
 			reason, h.UID, h.GID, hints.SubIDsOrHelpers(h.userName()))
 		return p, nil
 	}
+	if !mapsToRoot(uids, h.UID) || !mapsToRoot(gids, h.GID) {
+		return p, &hints.Error{
+			What: "--uidmap/--gidmap",
+			Why:  fmt.Errorf("the maps must map container id 0 to your own uid %d and gid %d: the sandbox starts as you and must be root inside to set itself up", h.UID, h.GID),
+			Hint: fmt.Sprintf("add --uidmap 0:%d:1 --gidmap 0:%d:1 and map the other ranges from 1", h.UID, h.GID),
+		}
+	}
 	p.Method = Helpers
 	p.UIDs = SubIDMap(h.UID, h.SubUIDs)
 	p.GIDs = SubIDMap(h.GID, h.SubGIDs)
@@ -107,6 +114,11 @@ func rootPlan(h Host, uids, gids []specs.LinuxIDMapping) (Plan, error) {
 	if gids != nil {
 		p.GIDs = gids
 	}
+	// The child becomes root inside with setuid(0) before its exec, so
+	// container id 0 must exist.
+	if !Contains(p.UIDs, 0) || !Contains(p.GIDs, 0) {
+		return p, &hints.Error{What: "--uidmap/--gidmap", Why: fmt.Errorf("the maps must include container id 0")}
+	}
 	return p, validate(p)
 }
 
@@ -132,6 +144,19 @@ func rangesFromZero(rs []Range) []specs.LinuxIDMapping {
 		next += r.Count
 	}
 	return m
+}
+
+// mapsToRoot: nil (the default) or a map with container 0 → own.
+func mapsToRoot(m []specs.LinuxIDMapping, own uint32) bool {
+	if m == nil {
+		return true
+	}
+	for _, r := range m {
+		if r.ContainerID == 0 {
+			return r.HostID == own
+		}
+	}
+	return false
 }
 
 func isOwn(m []specs.LinuxIDMapping, own uint32) bool {
