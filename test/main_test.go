@@ -29,12 +29,12 @@ const (
 )
 
 var (
-	isolateBin string    // the binary under test
-	workDir    string    // scratch space readable by the test users
-	fallback   bool      // helpers hidden: single-id mapping expected
-	hiddenPath string    // PATH without newuidmap/newgidmap
-	testUser   *runAs    // who runs isolate
-	noSubUser  *runAs    // a user without subordinate ids (root only)
+	isolateBin string // the binary under test
+	workDir    string // scratch space readable by the test users
+	fallback   bool   // helpers hidden: single-id mapping expected
+	hiddenPath string // PATH without newuidmap/newgidmap
+	testUser   *runAs // who runs isolate
+	noSubUser  *runAs // a user without subordinate ids (root only)
 	inCI       = os.Getenv("CI") == "true"
 )
 

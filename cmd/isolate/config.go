@@ -46,6 +46,11 @@ func configFromCLI(c *cli.Context) (*sandbox.Config, error) {
 	if cfg.GIDMappings, err = parseMaps("--gidmap", c.StringSlice("gidmap")); err != nil {
 		return nil, err
 	}
+	for _, apply := range []func(*cli.Context, *sandbox.Config) error{applyNetFlags, applyFsFlags, applySecurityFlags, applyLimitsFlags} {
+		if err := apply(c, cfg); err != nil {
+			return nil, err
+		}
+	}
 	return cfg, nil
 }
 

@@ -82,6 +82,14 @@ func newApp(action func(*sandbox.Config) error) *cli.App {
 }
 
 func flags() []cli.Flag {
+	var f []cli.Flag
+	for _, group := range [][]cli.Flag{coreFlags(), netFlags(), fsFlags(), securityFlags(), limitsFlags()} {
+		f = append(f, group...)
+	}
+	return f
+}
+
+func coreFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "hostname", Value: sandbox.DefaultHostname, Usage: "host name inside the sandbox"},
 		&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set KEY=VALUE inside, or pass KEY from isolate's environment (repeatable)"},

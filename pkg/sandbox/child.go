@@ -11,8 +11,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/isolate-sandbox/isolate/pkg/hints"
-	"github.com/isolate-sandbox/isolate/pkg/mounts"
-	"github.com/isolate-sandbox/isolate/pkg/slirpnet"
 )
 
 const (
@@ -115,10 +113,10 @@ func setup(cfg *Config) error {
 	if err := unix.Sethostname([]byte(cfg.Hostname)); err != nil {
 		return &hints.Error{What: "sethostname " + cfg.Hostname, Why: err}
 	}
-	if err := slirpnet.LoopbackUp(); err != nil {
+	if err := setupNetwork(cfg); err != nil {
 		return err
 	}
-	if err := mounts.Setup(); err != nil {
+	if err := setupFilesystem(cfg); err != nil {
 		return err
 	}
 	if cfg.Cwd != "" {

@@ -36,6 +36,12 @@ type Config struct {
 	// Quiet suppresses notices.
 	Quiet bool `json:"quiet,omitempty"`
 
+	// Each concern keeps its settings in its own file (config_*.go).
+	Net      NetConfig      `json:"net"`
+	FS       FSConfig       `json:"fs"`
+	Security SecurityConfig `json:"security"`
+	Limits   LimitsConfig   `json:"limits"`
+
 	// SetgroupsDeny is set by the parent when the id map was written with
 	// setgroups denied: the child then must not call setgroups(2).
 	SetgroupsDeny bool `json:"setgroupsDeny,omitempty"`
@@ -63,6 +69,11 @@ func (c *Config) Validate() error {
 	for _, a := range c.Args {
 		if strings.ContainsRune(a, 0) {
 			return &hints.Error{What: "argument contains a NUL byte"}
+		}
+	}
+	for _, v := range []func() error{c.Net.validate, c.FS.validate, c.Security.validate, c.Limits.validate} {
+		if err := v(); err != nil {
+			return err
 		}
 	}
 	return nil

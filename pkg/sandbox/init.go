@@ -26,6 +26,9 @@ func runInit(ch *channel, cfg *Config) error {
 	}
 	sigs := make(chan os.Signal, 32)
 	signal.Notify(sigs, append([]os.Signal{unix.SIGCHLD}, ForwardedSignals...)...)
+	if err := dropPrivileges(cfg); err != nil {
+		return err
+	}
 
 	attr := &syscall.ProcAttr{
 		Env:   cfg.Env,
@@ -96,6 +99,9 @@ func execProgram(ch *channel, cfg *Config) error {
 		if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
 			return &hints.Error{What: "prctl(PR_SET_PDEATHSIG)", Why: err}
 		}
+	}
+	if err := dropPrivileges(cfg); err != nil {
+		return err
 	}
 	if err := ch.send(message{Type: msgExec}); err != nil {
 		os.Exit(hints.ExitSetup)

@@ -117,6 +117,11 @@ func Run(cfg *Config) (int, error) {
 	if err := parentEnd.send(message{Type: msgConfig, Config: cfg}); err != nil {
 		return 0, s.diedBefore("it received its configuration", err)
 	}
+	network, err := startNetwork(cfg, cmd.Process.Pid)
+	if err != nil {
+		return 0, err
+	}
+	defer network.Close()
 	if err := parentEnd.send(message{Type: msgStart}); err != nil {
 		return 0, s.diedBefore("the program started", err)
 	}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs isolate's whole test suite: unit tests, then the integration tests of
+# the real binary as an unprivileged user, once with newuidmap/newgidmap and
+# once with them hidden (the single-id fallback).
+#
+# As root (CI does this) it first installs what the tests need from Debian's
+# packages; the Go tests then create an unprivileged test user with
+# /etc/subuid and /etc/subgid ranges and run isolate as that user.
+# With CI=true a missing prerequisite fails the run instead of skipping.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(uidmap iproute2 procps util-linux psmisc)
+if [ "$(id -u)" = 0 ]; then
+	missing=()
+	for p in "${packages[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+	done
+	if [ ${#missing[@]} -gt 0 ]; then
+		echo "== installing ${missing[*]}"
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get update -q >/dev/null
+		apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+	fi
+fi
+
+echo "== go vet"
+go vet ./...
+echo "== unit tests"
+go test -count=1 $(go list ./... | grep -v /test$)
+echo "== integration tests (newuidmap/newgidmap)"
+go test -count=1 -v ./test/ 2>&1 | tee /tmp/isolate-test-helpers.log | grep -E '^(=== RUN|--- FAIL|FAIL|ok|PASS|panic)' | grep -v '=== RUN' || true
+grep -q '^ok' /tmp/isolate-test-helpers.log || { cat /tmp/isolate-test-helpers.log; exit 1; }
+echo "== integration tests (helpers hidden: single-id fallback)"
+ISOLATE_TEST_IDMAP=fallback go test -count=1 -v ./test/ > /tmp/isolate-test-fallback.log 2>&1 || { cat /tmp/isolate-test-fallback.log; exit 1; }
+grep -E '^(--- FAIL|FAIL|ok)' /tmp/isolate-test-fallback.log
+
+pass=$(cat /tmp/isolate-test-helpers.log /tmp/isolate-test-fallback.log | grep -c -- '--- PASS' || true)
+skip=$(cat /tmp/isolate-test-helpers.log /tmp/isolate-test-fallback.log | grep -c -- '--- SKIP' || true)
+echo "integration: $pass passed, 0 failed, $skip skipped"
