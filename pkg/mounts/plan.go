@@ -109,7 +109,10 @@ func (s Step) String() string {
 		}
 		return fmt.Sprintf("mount overlay on %s (upper layer in %s)", s.Source, upper)
 	case OpEnsure:
-		return fmt.Sprintf("create %s (%s%s)", s.Target, s.Kind, map[bool]string{true: " like " + s.ID}[s.Kind == KindLike])
+		if s.Kind == KindLike {
+			return fmt.Sprintf("create %s (like %s)", s.Target, s.ID)
+		}
+		return fmt.Sprintf("create %s (%s)", s.Target, s.Kind)
 	case OpSymlink:
 		return fmt.Sprintf("symlink %s -> %s", s.Target, s.Link)
 	case OpMount:
@@ -122,6 +125,9 @@ func (s Step) String() string {
 		opts := attrNames(s.Attr)
 		if s.Recursive {
 			opts = append(opts, "recursive")
+		}
+		if len(opts) == 0 {
+			return fmt.Sprintf("bind %s on %s", src, s.Target)
 		}
 		return fmt.Sprintf("bind %s on %s (%s)", src, s.Target, strings.Join(opts, ","))
 	case OpSetAttr:
