@@ -34,6 +34,7 @@ func fsFlags() []cli.Flag {
 		&cli.StringFlag{Name: "rootfs", Usage: "run in the root filesystem in `DIR` (pivot_root) instead of the host view"},
 		&cli.BoolFlag{Name: "read-only", Usage: "mount the --rootfs read-only"},
 		&cli.BoolFlag{Name: "overlay", Usage: "write to a copy-on-write layer over the --rootfs, discarded at exit; the rootfs is never modified"},
+		&cli.BoolFlag{Name: "overlay-fuse", Usage: "use fuse-overlayfs for --overlay even where the kernel's overlayfs works (it is the fallback where the kernel refuses)"},
 		&cli.StringFlag{Name: "overlay-dir", Usage: "keep the --overlay upper layer in `DIR` (DIR/upper, DIR/work) instead of discarding it"},
 		&cli.StringSliceFlag{Name: "volume", Aliases: []string{"v"}, Usage: "bind `SRC:DST[:ro|rw]` (recursive; ro is read-only all the way down; repeatable)"},
 		&cli.StringSliceFlag{Name: "tmpfs", Usage: "mount a private tmpfs on `DST[:size=N,mode=OCTAL,nr_inodes=N,ro,noexec]` (repeatable)"},
@@ -46,6 +47,7 @@ func applyFsFlags(c *cli.Context, cfg *sandbox.Config) error {
 	fs.ReadOnly = c.Bool("read-only")
 	fs.Overlay = c.Bool("overlay")
 	fs.OverlayDir = absPath(c.String("overlay-dir"))
+	fs.OverlayFuse = c.Bool("overlay-fuse")
 	fs.Rootfs = absPath(c.String("rootfs"))
 	if fs.Rootfs != "" {
 		if !c.IsSet("workdir") {

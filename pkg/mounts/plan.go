@@ -92,6 +92,7 @@ type Step struct {
 	// (a new sysfs needs an unmasked one in view; runc does the same).
 	Fallback string
 	Upper    string
+	Fuse     bool // overlay: fuse-overlayfs, not the kernel's
 }
 
 func (s Step) String() string {
@@ -106,6 +107,9 @@ func (s Step) String() string {
 		upper := "a private tmpfs"
 		if s.Upper != "" {
 			upper = s.Upper
+		}
+		if s.Fuse {
+			return fmt.Sprintf("mount fuse-overlayfs on %s (upper layer in %s)", s.Source, upper)
 		}
 		return fmt.Sprintf("mount overlay on %s (upper layer in %s)", s.Source, upper)
 	case OpEnsure:
@@ -234,7 +238,7 @@ func Build(s Spec) []Step {
 	}
 	if b.rootfs {
 		if s.Overlay {
-			b.add(Step{Op: OpOverlayRoot, Source: s.Rootfs, Upper: s.OverlayDir})
+			b.add(Step{Op: OpOverlayRoot, Source: s.Rootfs, Upper: s.OverlayDir, Fuse: s.OverlayFuse})
 		} else {
 			b.add(Step{Op: OpRoot, Source: s.Rootfs})
 		}

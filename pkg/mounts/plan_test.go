@@ -135,6 +135,9 @@ func TestPlanProperties(t *testing.T) {
 				t.Error("overlay and bind root both")
 			}
 		}},
+		{"rootfs with fuse-overlayfs", Spec{Rootfs: "/r", Overlay: true, OverlayFuse: true}, func(t *testing.T, s []Step) {
+			index(t, s, "mount fuse-overlayfs on /r (upper layer in a private tmpfs)")
+		}},
 		{"rootfs: volume mount points are made in the root, tmpfs children in the tmpfs", Spec{Rootfs: "/r", Volumes: []Volume{{Source: "/a", Dest: "/data"}}, Tmpfs: []Tmpfs{{Dest: "/scratch"}, {Dest: "/tmp/t"}}}, func(t *testing.T, s []Step) {
 			like := index(t, s, "create /data (like volume/0)")
 			scratch := index(t, s, "create /scratch (dir)")

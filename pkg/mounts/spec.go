@@ -20,6 +20,9 @@ type Spec struct {
 	// layer lives in a private tmpfs, or in OverlayDir when it is set.
 	Overlay    bool   `json:"overlay,omitempty"`
 	OverlayDir string `json:"overlayDir,omitempty"`
+	// OverlayFuse uses fuse-overlayfs even where the kernel's overlayfs
+	// works (it is the automatic fallback where it does not).
+	OverlayFuse bool `json:"overlayFuse,omitempty"`
 	// RW leaves the host view writable (host permissions still apply).
 	RW bool `json:"rw,omitempty"`
 	// WritableDir stays writable in the read-only host view: the directory
@@ -164,6 +167,9 @@ func (s *Spec) Validate() error {
 	}
 	if s.OverlayDir != "" && !s.Overlay {
 		return errors.New("--overlay-dir needs --overlay")
+	}
+	if s.OverlayFuse && !s.Overlay {
+		return errors.New("--overlay-fuse needs --overlay")
 	}
 	if s.Rootfs != "" && !filepath.IsAbs(s.Rootfs) {
 		return fmt.Errorf("--rootfs %q must be an absolute path", s.Rootfs)

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -89,7 +90,7 @@ func (m *sysMounter) Do(s Step) error {
 	case OpRoot:
 		return m.bindRoot(s.Source)
 	case OpOverlayRoot:
-		return m.overlayRoot(s.Source, s.Upper)
+		return m.overlayRoot(s)
 	case OpEnsure:
 		return m.ensure(s)
 	case OpSymlink:
@@ -228,15 +229,20 @@ func (m *sysMounter) stagingFd() (int, error) {
 // overlayRoot mounts overlayfs with source as the lower layer on top of
 // source. Unprivileged overlayfs needs Linux 5.11 and the userxattr option
 // (its whiteouts and metadata go into user.* xattrs).
-func (m *sysMounter) overlayRoot(source, upperDir string) error {
-	lower, err := unix.Open(source, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+func (m *sysMounter) overlayRoot(s Step) error {
+	if s.Fuse {
+		return m.fuseOverlay(s.Source, s.Upper, nil)
+	}
+	lower, err := unix.Open(s.Source, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return err
 	}
 	defer unix.Close(lower)
 	base := unix.AT_FDCWD
-	prefix := upperDir + "/"
-	if upperDir == "" {
+	prefix := s.Upper + "/"
+	if s.Upper == "" {
+		// A detached tmpfs: reachable only through this descriptor, so
+		// nothing of the upper layer is ever visible outside.
 		if base, err = m.stagingFd(); err != nil {
 			return fmt.Errorf("private tmpfs for the upper layer: %w", err)
 		}
@@ -255,7 +261,7 @@ func (m *sysMounter) overlayRoot(source, upperDir string) error {
 	fdPath := func(fd int) string { return "/proc/self/fd/" + strconv.Itoa(fd) }
 	mfd, kerr := kernelOverlay(fdPath(lower), fdPath(layer[0]), fdPath(layer[1]))
 	if kerr != nil {
-		return m.fuseOverlay(source, lower, layer, kerr)
+		return m.fuseOverlay(s.Source, s.Upper, kerr)
 	}
 	defer unix.Close(mfd)
 	if err := unix.MoveMount(mfd, "", lower, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
@@ -291,11 +297,20 @@ func kernelOverlay(lower, upper, work string) (int, error) {
 }
 
 // fuseOverlay is the fallback for kernels that refuse overlayfs in a user
-// namespace: fuse-overlayfs mounts the same layers through /dev/fuse. It
-// reaches this process's descriptors through /proc/PID/fd (it runs as the
-// same user in the same namespaces) and daemonizes; it dies with the pid
-// namespace.
-func (m *sysMounter) fuseOverlay(source string, lower int, layer [2]int, kerr error) error {
+// namespace (kerr; nil when the user asked for it): fuse-overlayfs mounts
+// the same layers through /dev/fuse. It takes layers by path and resolves
+// them itself, so without --overlay-dir the private tmpfs for the upper
+// layer is attached at a directory of this mount namespace that does not
+// hold the rootfs; pivot_root later detaches it with the old root, while
+// the daemon keeps its descriptors. The daemon runs in the sandbox's pid
+// namespace and dies with it.
+func (m *sysMounter) fuseOverlay(source, upperDir string, kerr error) error {
+	fail := func(err error) error {
+		if kerr != nil {
+			err = fmt.Errorf("%v; fuse-overlayfs: %w", kerr, err)
+		}
+		return &OverlayError{Err: err}
+	}
 	bin := ""
 	for _, d := range []string{"/usr/bin", "/usr/local/bin", "/bin"} {
 		if st, err := os.Stat(d + "/fuse-overlayfs"); err == nil && st.Mode().IsRegular() {
@@ -304,18 +319,92 @@ func (m *sysMounter) fuseOverlay(source string, lower int, layer [2]int, kerr er
 		}
 	}
 	if bin == "" {
-		return &OverlayError{Err: kerr}
+		return fail(errors.New("not installed"))
 	}
-	pid := strconv.Itoa(os.Getpid())
-	p := func(fd int) string { return "/proc/" + pid + "/fd/" + strconv.Itoa(fd) }
-	opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", p(lower), p(layer[0]), p(layer[1]))
-	cmd := exec.Command(bin, "-o", opts, p(lower))
+	// A private tmpfs attached at a directory of this mount namespace that
+	// does not hold the rootfs: the merged view is mounted there, not on
+	// the lower directory itself, since fuse-overlayfs walks its layers by
+	// path and would deadlock on a mount over its own lower layer.
+	mp := ""
+	for _, d := range []string{"/run", "/mnt", "/media", "/srv", "/opt", "/var/tmp", "/home"} {
+		if st, err := os.Stat(d); err == nil && st.IsDir() && !isUnder(source, d) && (upperDir == "" || !isUnder(upperDir, d)) {
+			mp = d
+			break
+		}
+	}
+	if mp == "" {
+		return fail(errors.New("no directory to attach the private tmpfs for the merged view"))
+	}
+	st, err := m.stagingFd()
+	if err != nil {
+		return fail(err)
+	}
+	// A clone: the staging tmpfs itself stays detached for later files.
+	tree, err := unix.OpenTree(st, "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH)
+	if err != nil {
+		return fail(err)
+	}
+	err = unix.MoveMount(tree, "", unix.AT_FDCWD, mp, unix.MOVE_MOUNT_F_EMPTY_PATH)
+	unix.Close(tree)
+	if err != nil {
+		return fail(fmt.Errorf("attach a private tmpfs on %s: %w", mp, err))
+	}
+	merged := mp + "/merged"
+	if err := os.Mkdir(merged, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		return fail(err)
+	}
+	if upperDir == "" {
+		upperDir = mp
+	}
+	for _, name := range []string{"upper", "work"} {
+		if err := os.Mkdir(upperDir+"/"+name, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+			return fail(err)
+		}
+	}
+	for _, p := range []string{source, upperDir} {
+		// fuse-overlayfs splits its options at "," and layers at ":".
+		if strings.ContainsAny(p, ",:") {
+			return fail(fmt.Errorf("path %q has a comma or colon, which fuse-overlayfs cannot take", p))
+		}
+	}
+	opts := fmt.Sprintf("lowerdir=%s,upperdir=%s/upper,workdir=%s/work", source, upperDir, upperDir)
+	// isolate mounts /dev/fuse itself, in this mount namespace, and hands
+	// the descriptor to fuse-overlayfs as /dev/fd/3 (libfuse takes an open
+	// /dev/fd/N as a mounted session). The daemon runs in a mount
+	// namespace of its own: pivot_root moves the root of every process of
+	// a namespace that is on the old root (pivot_root(2)), and a daemon
+	// whose root is its own mount would wait on itself.
+	fuse, err := os.OpenFile("/dev/fuse", os.O_RDWR, 0)
+	if err != nil {
+		return fail(err)
+	}
+	defer fuse.Close()
+	data := fmt.Sprintf("fd=%d,rootmode=40000,user_id=0,group_id=0,allow_other,default_permissions", fuse.Fd())
+	if err := unix.Mount("fuse-overlayfs", merged, "fuse.fuse-overlayfs", unix.MS_NOSUID|unix.MS_NODEV, data); err != nil {
+		return fail(fmt.Errorf("mount fuse on %s: %w", merged, err))
+	}
+	// Its output goes to a memfd, not a pipe: the daemon it forks keeps
+	// stdout and stderr open, and a pipe would never reach EOF.
+	mfd, err := unix.MemfdCreate("fuse-overlayfs-output", unix.MFD_CLOEXEC)
+	if err != nil {
+		return fail(err)
+	}
+	out := os.NewFile(uintptr(mfd), "fuse-overlayfs-output")
+	defer out.Close()
+	cmd := exec.Command(bin, "-o", opts, "/dev/fd/3")
 	cmd.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin"}
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return &OverlayError{Err: fmt.Errorf("%v; fuse-overlayfs: %v: %s", kerr, err, strings.TrimSpace(string(out)))}
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.ExtraFiles = []*os.File{fuse}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNS}
+	if err := cmd.Run(); err != nil {
+		msg := make([]byte, 512)
+		n, _ := out.ReadAt(msg, 0)
+		return fail(fmt.Errorf("%v: %s", err, strings.TrimSpace(string(msg[:n]))))
 	}
-	m.notice("the kernel refused overlayfs (%v); using fuse-overlayfs", kerr)
-	root, err := unix.Open(source, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if kerr != nil {
+		m.notice("the kernel refused overlayfs (%v); using fuse-overlayfs", kerr)
+	}
+	root, err := unix.Open(merged, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return err
 	}
