@@ -387,6 +387,28 @@ func TestRootfsSymlinksCannotRedirectMountsToTheHost(t *testing.T) {
 		}
 		check(t)
 	})
+	t.Run("dangling symlinks are created inside the root", func(t *testing.T) {
+		root := busyboxRoot(t)
+		file := filepath.Join(userDir(t), "f")
+		os.WriteFile(file, []byte("content\n"), 0o644)
+		os.Symlink("../run/nowhere/stub", filepath.Join(root, "etc/relative"))
+		os.Symlink("/etc/isolate-probe", filepath.Join(root, "etc/absolute"))
+		os.Symlink("/etc/t/deep", filepath.Join(root, "dirlink"))
+		chownTree(t, root)
+		out := fsOK(t, opts{}, "-q", "--rootfs", root, "-v", file+":/etc/relative", "-v", file+":/etc/absolute", "-v", vol+":/dirlink", "sh", "-c", "cat /etc/relative /etc/isolate-probe; ls -d /etc/t/deep")
+		if out != "content\ncontent\n/etc/t/deep\n" {
+			t.Errorf("out = %q", out)
+		}
+		for _, p := range []string{"run/nowhere/stub", "etc/isolate-probe", "etc/t/deep"} {
+			if _, err := os.Stat(filepath.Join(root, p)); err != nil {
+				t.Errorf("mount point %s not made inside the root: %v", p, err)
+			}
+		}
+		if _, err := os.Stat("/run/nowhere"); err == nil {
+			t.Error("/run/nowhere was made on the host")
+		}
+		check(t)
+	})
 	for _, dir := range []string{"proc", "sys", "dev", "tmp"} {
 		dir := dir
 		t.Run("symlinked /"+dir+" is refused", func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path"
 	"strconv"
 	"strings"
 	"syscall"
@@ -495,10 +496,23 @@ func (m *sysMounter) ensure(s Step) error {
 			kind = KindDir
 		}
 	}
-	comps := strings.Split(strings.Trim(s.Target, "/"), "/")
+	return m.create(s.Target, kind, s.Strict, 0)
+}
+
+// create makes target (mkdir -p, then the file or directory) below the
+// root. A dangling symlink on the way (Debian's /etc/resolv.conf ->
+// ../run/systemd/resolve/stub-resolv.conf) is followed the way the kernel
+// would follow it from inside the root: its text is read and the walk
+// starts again at the path it names, which every later resolve keeps in
+// the root. Bounded like the kernel's 40 links.
+func (m *sysMounter) create(target string, kind Kind, strict bool, links int) error {
+	if links > 40 {
+		return fmt.Errorf("create %s: %w", target, unix.ELOOP)
+	}
+	comps := strings.Split(strings.Trim(target, "/"), "/")
 	for i := range comps {
 		p := "/" + strings.Join(comps[:i+1], "/")
-		fd, err := m.resolve(p, s.Strict)
+		fd, err := m.resolve(p, strict)
 		if err == nil {
 			unix.Close(fd)
 			continue
@@ -507,9 +521,18 @@ func (m *sysMounter) ensure(s Step) error {
 			return err
 		}
 		dir, base := splitPath(p)
-		pfd, err := m.resolve(dir, s.Strict)
+		pfd, err := m.resolve(dir, strict)
 		if err != nil {
 			return err
+		}
+		if link, lerr := readlinkat(pfd, base); lerr == nil && !strict {
+			unix.Close(pfd)
+			next := link
+			if !strings.HasPrefix(link, "/") {
+				next = path.Join(dir, link)
+			}
+			rest := strings.Join(comps[i+1:], "/")
+			return m.create(path.Join("/", next, rest), kind, strict, links+1)
 		}
 		if i == len(comps)-1 && kind == KindFile {
 			var f int
@@ -521,13 +544,21 @@ func (m *sysMounter) ensure(s Step) error {
 			err = unix.Mkdirat(pfd, base, 0o755)
 		}
 		unix.Close(pfd)
-		// EEXIST: a dangling symlink is there; the mount's own resolve
-		// then reports it.
+		// EEXIST: created meanwhile; the mount's own resolve checks it.
 		if err != nil && err != unix.EEXIST {
 			return fmt.Errorf("create %s: %w", p, err)
 		}
 	}
 	return nil
+}
+
+func readlinkat(dirfd int, name string) (string, error) {
+	buf := make([]byte, unix.PathMax)
+	n, err := unix.Readlinkat(dirfd, name, buf)
+	if err != nil {
+		return "", err
+	}
+	return string(buf[:n]), nil
 }
 
 // remountRO makes the bind on target read-only. A remount replaces the

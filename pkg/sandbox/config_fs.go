@@ -18,7 +18,10 @@ import (
 // read-only) or FS.ExtraBinds (host paths) before the child's
 // setupFilesystem runs, e.g. from applyNetFlags or setupNetwork; they are
 // mounted after the root filesystem, /proc, /dev, /sys, /tmp and the
-// user's volumes, resolved inside the root like every other target.
+// user's volumes, resolved inside the root like every other target. In a
+// --rootfs a missing destination is created (through dangling symlinks
+// too, inside the root); in the host view it must exist, since isolate
+// creates nothing on the host (under /tmp and /dev it is created).
 type FSConfig struct {
 	mounts.Spec
 }
