@@ -433,3 +433,28 @@ func (u userMount) step() Step {
 	}
 	return s
 }
+
+// WritablePaths lists where the plan lets the program write, as paths
+// inside the sandbox (after pivot_root for a rootfs): for a second,
+// independent layer such as Landlock, so that a mount mistake is not an
+// escape. Host permissions and read-only submounts still apply below them.
+func WritablePaths(s Spec) []string {
+	if s.RW || s.Rootfs != "" && !s.ReadOnly {
+		return []string{"/"}
+	}
+	out := []string{"/dev", "/tmp"}
+	if s.Rootfs == "" && s.WritableDir != "" && writableCwdAllowed(s.WritableDir) {
+		out = append(out, path.Clean(s.WritableDir))
+	}
+	for _, v := range append(append([]Volume{}, s.Volumes...), s.ExtraBinds...) {
+		if !v.ReadOnly {
+			out = append(out, path.Clean(v.Dest))
+		}
+	}
+	for _, t := range s.Tmpfs {
+		if !t.ReadOnly {
+			out = append(out, path.Clean(t.Dest))
+		}
+	}
+	return out
+}

@@ -321,3 +321,20 @@ func TestSpecValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestWritablePaths(t *testing.T) {
+	for _, c := range []struct {
+		spec Spec
+		want string
+	}{
+		{Spec{WritableDir: "/home/u/p"}, "/dev /tmp /home/u/p"},
+		{Spec{WritableDir: "/"}, "/dev /tmp"},
+		{Spec{RW: true}, "/"},
+		{Spec{Rootfs: "/r"}, "/"},
+		{Spec{Rootfs: "/r", ReadOnly: true, WritableDir: "/ignored", Volumes: []Volume{{Source: "/a", Dest: "/data"}, {Source: "/b", Dest: "/ro", ReadOnly: true}}, Tmpfs: []Tmpfs{{Dest: "/t"}, {Dest: "/tro", ReadOnly: true}}}, "/dev /tmp /data /t"},
+	} {
+		if got := strings.Join(WritablePaths(c.spec), " "); got != c.want {
+			t.Errorf("%+v: %q, want %q", c.spec, got, c.want)
+		}
+	}
+}
