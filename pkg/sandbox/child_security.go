@@ -90,7 +90,11 @@ func securityPlan(cfg *Config) (*security.Plan, error) {
 	if cfg.User.UID != 0 || cfg.User.GID != 0 {
 		p.User = &security.Identity{UID: cfg.User.UID, GID: cfg.User.GID, NoSetGroups: cfg.SetgroupsDeny}
 	}
-	if sc.Landlock != "off" {
+	// A Landlock domain may not change mounts at all (landlock(7)): with
+	// CAP_SYS_ADMIN the program was given its mounts to manage, so "auto"
+	// leaves Landlock out; "on" keeps it and mounting fails.
+	adminMounts := p.Bounding.Has(unix.CAP_SYS_ADMIN)
+	if sc.Landlock == "on" || sc.Landlock == "auto" && !adminMounts {
 		writable, all := landlockWritable(cfg)
 		abi := security.LandlockABI()
 		switch {
