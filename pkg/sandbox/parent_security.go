@@ -10,17 +10,20 @@ import (
 	"github.com/isolate-sandbox/isolate/pkg/security"
 )
 
-// initExecutable is the file the sandbox's init is started from. When the
-// caller (and so the sandbox's root, which is the caller) could write
-// isolate's binary, as with ~/.local/bin/isolate or ~/go/bin/isolate, it is
-// a sealed memfd copy, so that no process of the sandbox maps the installed
-// file and none can write what it runs (CVE-2019-5736, adapted to
-// rootless). The copy costs about 3 ms per start (docs/security.md); a
-// binary owned by root and not writable by a non-root caller cannot be
-// reached from a rootless sandbox (host root is never mapped into it), so
-// it is run as it is. done closes the memfd once the child has exec'd.
+// initExecutable is the file the sandbox's init is started from
+// (CVE-2019-5736, adapted to rootless: a user-owned ~/.local/bin/isolate is
+// writable by the sandbox's root, who is that user). The init is not
+// dumpable, so /proc/1/exe, even its O_PATH open, needs CAP_SYS_PTRACE over
+// the sandbox's user namespace, which only a program whose bounding set has
+// it can ever hold (a nested user namespace's capabilities do not count).
+// When it can and the caller could write isolate's binary, the init runs
+// from a sealed memfd copy instead, so that what /proc/1/exe reaches cannot
+// be written. The copy costs about 3 ms per start (docs/security.md), which
+// is why it is not made when nothing in the sandbox can reach /proc/1/exe.
+// done closes the memfd once the child has exec'd.
 func initExecutable(cfg *Config) (path string, done func()) {
-	if !callerCanWriteSelf() {
+	bounding, err := cfg.Security.bounding()
+	if err == nil && !bounding.Has(unix.CAP_SYS_PTRACE) || !callerCanWriteSelf() {
 		return "/proc/self/exe", func() {}
 	}
 	f, err := security.SealedExecutable()
@@ -37,7 +40,8 @@ func initExecutable(cfg *Config) (path string, done func()) {
 
 // callerCanWriteSelf reports whether the running binary could be changed
 // by the caller or by ids mapped into the sandbox: anything but a root-owned
-// file that a non-root caller cannot write.
+// file that a non-root caller cannot write (host root is never mapped into
+// a rootless sandbox).
 func callerCanWriteSelf() bool {
 	var st unix.Stat_t
 	if err := unix.Stat("/proc/self/exe", &st); err != nil {
