@@ -1,10 +1,13 @@
 package test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/isolate-sandbox/isolate/pkg/security"
 )
 
 // status reads the capability, no_new_privs and seccomp lines of
@@ -216,5 +219,30 @@ func TestVerboseIsQuietWhenTheKernelHasLandlock(t *testing.T) {
 	r := run(t, opts{}, "--verbose", "true")
 	if r.Code != 0 || strings.Contains(r.Stderr, "Landlock") {
 		t.Errorf("%s", r)
+	}
+}
+
+func TestDefaultProfileWrittenAsDockerJSONBehavesTheSame(t *testing.T) {
+	t.Parallel()
+	// isolate's default profile, as a docker-format file with includes and
+	// excludes, read back through --seccomp.
+	data, err := json.MarshalIndent(security.DefaultProfile(), "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := userDir(t)
+	profile := filepath.Join(dir, "default.json")
+	os.WriteFile(profile, data, 0o644)
+	if out := attack(t, opts{}, "--seccomp", profile, "--", "keyctl-read", "1"); out != "blocked: EPERM" {
+		t.Errorf("keyctl: %s", out)
+	}
+	if out := attack(t, opts{}, "--seccomp", profile, "--", "unshare-user"); out != "blocked: EPERM" {
+		t.Errorf("unshare: %s", out)
+	}
+	if r := run(t, opts{}, "-q", "--seccomp", profile, "--cap-add", "SYS_ADMIN", "unshare", "-U", "true"); r.Code != 0 {
+		t.Errorf("includes caps SYS_ADMIN not honoured: %s", r)
+	}
+	if r := run(t, opts{}, "-q", "--seccomp", profile, "sh", "-c", "ls / > /dev/null && echo ok"); r.Stdout != "ok\n" {
+		t.Errorf("ordinary work under the profile: %s", r)
 	}
 }
