@@ -109,6 +109,12 @@ func TestMakePlan(t *testing.T) {
 	rootRanges := root
 	rootRanges.SubUIDs, rootRanges.SubGIDs = []Range{{500000, 65536}}, []Range{{600000, 65536}}
 
+	nestedRoot := root
+	nestedRoot.OuterUIDs = []specs.LinuxIDMapping{m(0, 1000, 1), m(1, 100000, 65536)}
+	nestedRoot.OuterGIDs = nestedRoot.OuterUIDs
+	realRoot := root
+	realRoot.OuterUIDs = []specs.LinuxIDMapping{m(0, 0, 4294967295)}
+	realRoot.OuterGIDs = realRoot.OuterUIDs
 	cases := []struct {
 		name       string
 		h          Host
@@ -129,6 +135,8 @@ func TestMakePlan(t *testing.T) {
 		{name: "root without ranges is nobody", h: root, method: Direct, uidMap: []specs.LinuxIDMapping{m(0, 65534, 1)}, notice: "host nobody"},
 		{name: "root with ranges", h: rootRanges, method: Direct, uidMap: []specs.LinuxIDMapping{m(0, 500000, 65536)}},
 		{name: "root asks for host root", h: root, uids: []specs.LinuxIDMapping{m(0, 0, 65536)}, gids: []specs.LinuxIDMapping{m(0, 0, 65536)}, method: Direct, uidMap: []specs.LinuxIDMapping{m(0, 0, 65536)}},
+		{name: "root of a nested namespace maps its ids to themselves", h: nestedRoot, method: Direct, uidMap: []specs.LinuxIDMapping{m(0, 0, 1), m(1, 1, 65536)}},
+		{name: "real root is not mistaken for nested", h: realRoot, method: Direct, uidMap: []specs.LinuxIDMapping{m(0, 65534, 1)}, notice: "host nobody"},
 		{name: "root map without container 0", h: root, uids: []specs.LinuxIDMapping{m(1, 0, 1)}, err: "must include container id 0"},
 	}
 	for _, c := range cases {
@@ -153,5 +161,16 @@ func TestMakePlan(t *testing.T) {
 				t.Errorf("unprivileged direct map must deny setgroups")
 			}
 		})
+	}
+}
+
+func TestParseMapFile(t *testing.T) {
+	got, err := ParseMapFile("         0       1000          1\n         1     100000      65536\n")
+	if err != nil || !reflect.DeepEqual(got, []specs.LinuxIDMapping{m(0, 1000, 1), m(1, 100000, 65536)}) {
+		t.Errorf("got %v, %v", got, err)
+	}
+	init, _ := ParseMapFile("0 0 4294967295\n")
+	if !IsInitial(init) || IsInitial(got) {
+		t.Error("IsInitial is wrong")
 	}
 }
