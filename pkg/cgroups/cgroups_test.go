@@ -22,7 +22,7 @@ func fakeDelegated(t *testing.T) (root string, uid uint32) {
 			t.Fatal(err)
 		}
 	}
-	put("/proc/self/mountinfo", "22 27 0:21 / /proc rw - proc proc rw\n41 31 0:38 / /sys/fs/cgroup rw,nsdelegate - cgroup2 cgroup2 rw\n")
+	put("/proc/self/mountinfo", "22 27 0:21 / /proc rw - proc proc rw\n41 31 0:38 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate\n")
 	put("/proc/self/cgroup", "0::"+scope+"\n")
 	put("/sys/fs/cgroup/cgroup.controllers", "cpuset cpu io memory pids\n")
 	dir := root + "/sys/fs/cgroup" + scope
@@ -135,6 +135,9 @@ func TestHostsWithoutDelegationSayHowToGetIt(t *testing.T) {
 			os.WriteFile(root+"/sys/fs/cgroup/cgroup.controllers", nil, 0o644)
 		}, 0, "without controllers", hints.CgroupV2},
 		{"someone else's cgroup", func(string) {}, 4343, "is not delegated to you", hints.CgroupDelegate},
+		{"cgroup2 without nsdelegate: the sandbox could raise its own limits", func(root string) {
+			os.WriteFile(root+"/proc/self/mountinfo", []byte("41 31 0:38 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n"), 0o644)
+		}, 0, "mounted without nsdelegate", hints.CgroupNSDelegate},
 		{"cpu not delegated", func(root string) {
 			os.WriteFile(root+"/sys/fs/cgroup"+scope+"/cgroup.controllers", []byte("memory pids\n"), 0o644)
 		}, 0, "controller cpu is not delegated", hints.CgroupControllers},
