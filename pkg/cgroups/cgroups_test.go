@@ -3,6 +3,7 @@ package cgroups
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -100,6 +101,28 @@ func TestDelegatedScopeGetsASandboxCgroupWithLimits(t *testing.T) {
 	for _, d := range []string{"isolate-4242", "isolate-4242.self"} {
 		if _, err := os.Stat(filepath.Join(dir, d)); !os.IsNotExist(err) {
 			t.Errorf("%s left behind", d)
+		}
+	}
+}
+
+func TestCgroupsOfAKilledIsolateAreSweptOnTheNextStart(t *testing.T) {
+	root, _ := fakeDelegated(t)
+	RemoveDir = os.RemoveAll
+	defer func() { RemoveDir = os.Remove }()
+	g, _ := Find(root)
+	// A pid above pid_max (4194304 at most) cannot be alive; ours is.
+	dead, live := "isolate-99999999", "isolate-"+strconv.Itoa(os.Getpid())
+	for _, d := range []string{dead, dead + ".self", live, "other"} {
+		os.Mkdir(filepath.Join(g.Dir(), d), 0o755)
+	}
+	s, err := g.NewSandbox("isolate-1", Limits{PidsMax: 5}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for d, want := range map[string]bool{dead: false, dead + ".self": false, live: true, "other": true} {
+		if _, err := os.Stat(filepath.Join(g.Dir(), d)); (err == nil) != want {
+			t.Errorf("%s exists = %v, want %v", d, err == nil, want)
 		}
 	}
 }
