@@ -231,6 +231,14 @@ func (s *session) eofBeforeStart(err error) (int, error) {
 
 // diedBefore reports a child that vanished before step.
 func (s *session) diedBefore(step string, err error) error {
+	if errors.Is(err, unix.EPIPE) || errors.Is(err, unix.ECONNRESET) {
+		// The child closed its end, so it is exiting: its error, sent
+		// before, is still queued for us.
+		<-s.waited
+		if m, rerr := s.ch.recv(); rerr == nil && m.Type == msgError && m.Error != nil {
+			return m.Error.toError()
+		}
+	}
 	select {
 	case <-s.waited:
 		return &hints.Error{What: fmt.Sprintf("child exited with %s before %s", describe(s.cmd.ProcessState), step)}
