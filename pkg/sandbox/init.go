@@ -35,15 +35,19 @@ func runInit(ch *channel, cfg *Config) error {
 			Setpgid: true,
 		},
 	}
-	// PROGRAM inherits the ids, capabilities and filters of the thread
-	// that forks it; dropPrivileges sets them on a thread of its own.
+	// PROGRAM inherits the ids, capabilities, filters and cgroup namespace
+	// of the thread that forks it: they are all set on a thread of its own.
 	var pid int
 	err = onThrowawayThread(func() error {
+		if err := applyLimits(cfg); err != nil {
+			return err
+		}
 		if err := dropPrivileges(cfg); err != nil {
 			return err
 		}
+		argv0, argv := programArgv(cfg, path) // through the --ulimit trampoline
 		var err error
-		if pid, err = syscall.ForkExec(path, cfg.Args, attr); err != nil {
+		if pid, err = syscall.ForkExec(argv0, argv, attr); err != nil {
 			return execError(cfg.Args[0], err)
 		}
 		return nil
@@ -101,7 +105,8 @@ func execProgram(ch *channel, cfg *Config) error {
 	if err := ch.send(message{Type: msgExec}); err != nil {
 		os.Exit(hints.ExitSetup)
 	}
-	err = unix.Exec(path, cfg.Args, cfg.Env)
+	argv0, argv := programArgv(cfg, path)
+	err = unix.Exec(argv0, argv, cfg.Env)
 	return execError(cfg.Args[0], err)
 }
 
