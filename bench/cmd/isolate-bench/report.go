@@ -155,14 +155,17 @@ func (b *Bench) report(out string) error {
 	}
 
 	// Targets.
+	last := 0
+	if len(b.scaleCounts) > 0 {
+		last = b.scaleCounts[len(b.scaleCounts)-1]
+	}
 	p("\n## Targets (issue 8)\n\n")
 	p("| isolate command | × %s (≤ 1.1) | × crun (≤ 0.5) | tool MB (≤ 8) | per sandbox at %d × 1 (≤ 2) |\n|---|---:|---:|---:|---:|\n",
-		floor.Name, b.scaleCounts[len(b.scaleCounts)-1])
+		floor.Name, last)
 	for _, c := range b.active() {
 		if c.Kind != KindIsolate {
 			continue
 		}
-		last := b.scaleCounts[len(b.scaleCounts)-1]
 		p("| %s | %s | %s | %.1f | %s |\n", c.Name, fmtRatio(ratio(c, floor)), fmtRatio(ratio(c, crun)), memTool[c.Name], fmtRatio(scaleRatio[fmt.Sprintf("%s/%d", c.Name, last)]))
 	}
 	p("\nisolate-single-id does the work of %s (one id, no helper), so its fair floor is that column.\n", nameOr(floor1, "the single-id floor"))
