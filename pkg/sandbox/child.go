@@ -104,6 +104,10 @@ func runStage2(ch *channel) error {
 	if cfg == nil {
 		return &hints.Error{What: "stage 2", Why: fmt.Errorf("protocol: config message without a config")}
 	}
+	var waitSigs func() chan os.Signal
+	if !cfg.NoInit {
+		waitSigs = subscribeAsync(32, append([]os.Signal{unix.SIGCHLD}, ForwardedSignals...)...)
+	}
 	if err := setup(cfg); err != nil {
 		return err
 	}
@@ -116,7 +120,7 @@ func runStage2(ch *channel) error {
 	if cfg.NoInit {
 		return execProgram(ch, cfg)
 	}
-	return runInit(ch, cfg)
+	return runInit(ch, cfg, waitSigs)
 }
 
 // setup builds the sandbox's view, in the order the assignment's steps

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -19,13 +18,12 @@ import (
 // Ctrl-C and `kill` (pid_namespaces(7)); this init installs a handler for
 // each forwarded signal and passes it on. It also reaps every orphan that the
 // kernel re-parents to it, and exits with PROGRAM's status.
-func runInit(ch *channel, cfg *Config) error {
+func runInit(ch *channel, cfg *Config, waitSigs func() chan os.Signal) error {
 	path, err := lookPath(cfg.Args[0], cfg.Env)
 	if err != nil {
 		return err
 	}
-	sigs := make(chan os.Signal, 32)
-	signal.Notify(sigs, append([]os.Signal{unix.SIGCHLD}, ForwardedSignals...)...)
+	sigs := waitSigs()
 	if err := dropPrivileges(cfg); err != nil {
 		return err
 	}
