@@ -58,6 +58,7 @@ version=$(git describe --always --dirty 2>/dev/null || echo unknown)
 go build -ldflags "-X main.version=$version" -o "$work/isolate" ./cmd/isolate
 go build -o "$work/isolate-bench" ./bench/cmd/isolate-bench
 cp bench/commands.conf "$work/commands.conf"
+cp bench/OPTIMISATIONS.md "$work/OPTIMISATIONS.md"
 chown -R "$user:" "$work"
 chmod 755 "$work"
 
@@ -69,7 +70,7 @@ unshare --mount --propagation private -- sh -c '
 	user=$2; shift 2
 	exec setpriv --reuid="$user" --regid="$user" --init-groups \
 		env -i USER="$user" PATH=/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin \
-		./isolate-bench -conf commands.conf -work . -isolate ./isolate "$@"
+		./isolate-bench -conf commands.conf -work . -isolate ./isolate -append OPTIMISATIONS.md "$@"
 ' sh "$work" "$user" "$@"
 
 cp "$work/out/RESULTS.md" bench/RESULTS.md

@@ -51,6 +51,8 @@ type Bench struct {
 	rounds, warmup, memRounds, scaleRounds int
 	scaleCounts                            []int
 	began, ended                           time.Time
+	loadAtStart                            string
+	appendFile                             string
 }
 
 type startupResult struct {
@@ -78,6 +80,7 @@ func main() {
 	scaleRounds := flag.Int("scale-rounds", 3, "repetitions of each scale step")
 	scaleCounts := flag.String("scale", "1,10,50,100", "sandboxes started at once")
 	only := flag.String("only", "", "comma-separated command names to run (default: all)")
+	appendFile := flag.String("append", "", "a Markdown file appended to RESULTS.md (the optimisation log)")
 	flag.Parse()
 	if *work == "" || *isolate == "" {
 		fmt.Fprintln(os.Stderr, "isolate-bench: -work and -isolate are required")
@@ -94,6 +97,7 @@ func main() {
 			b.scaleCounts = append(b.scaleCounts, n)
 		}
 	}
+	b.appendFile = *appendFile
 	if err := b.main(*conf, *only, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "isolate-bench:", err)
 		os.Exit(1)
@@ -139,6 +143,9 @@ func (b *Bench) main(confPath, only, out string) error {
 		return err
 	}
 	b.began = time.Now()
+	if l, err := os.ReadFile("/proc/loadavg"); err == nil {
+		b.loadAtStart = strings.Join(strings.Fields(string(l))[:3], " ")
+	}
 	if err := b.prepare(); err != nil {
 		return fmt.Errorf("prepare: %w", err)
 	}

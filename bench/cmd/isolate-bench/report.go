@@ -28,6 +28,7 @@ func (b *Bench) report(out string) error {
 	p("same for every tool; the host's mounts are not changed.\n\n")
 
 	p("## Machine\n\n")
+	p("- load average at the start: %s (the machine is shared; hence the interleaving)\n", b.loadAtStart)
 	for _, kv := range machine() {
 		p("- %s: %s\n", kv[0], kv[1])
 	}
@@ -182,6 +183,13 @@ func (b *Bench) report(out string) error {
 		p("\n(chart not made: %v)\n", err)
 	} else {
 		p("\n![start-up ratio and memory](results.png)\n")
+	}
+	if b.appendFile != "" {
+		text, err := os.ReadFile(b.appendFile)
+		if err != nil {
+			return err
+		}
+		p("\n%s", text)
 	}
 	return os.WriteFile(filepath.Join(out, "RESULTS.md"), []byte(w.String()), 0o644)
 }
