@@ -122,8 +122,9 @@ func (b *Bench) report(out string) error {
 	p("\n## Scale: sandboxes started at once, each running `sleep 1`\n\n")
 	p("All launched back to back; \"all started\" is the time from the first launch to the last program's\n")
 	p("line; \"per sandbox\" divides it by the count; \"× 1\" compares that with one sandbox alone; memory\n")
-	p("is the whole tree's PSS at that moment divided by the programs still running. Median of %d\n", b.scaleRounds)
-	p("repetitions; \"ok\" counts sandboxes that exited 0 over all repetitions.\n\n")
+	p("is the whole tree's PSS at that moment divided by the programs still running (when starting all\n")
+	p("takes longer than the 1 s sleep, few are left, so that column overstates). Median of %d\n", b.scaleRounds)
+	p("repetitions (10 for one sandbox); \"ok\" counts sandboxes that exited 0 over all repetitions.\n\n")
 	p("| command | n | ok | all started ms | per sandbox ms | × 1 | MB per sandbox |\n|---|---:|---:|---:|---:|---:|---:|\n")
 	scaleRatio := map[string]float64{}
 	for _, c := range b.active() {
