@@ -26,6 +26,12 @@ fi
 
 echo "== go vet"
 go vet ./...
+# Each of isolate's execs (parent, child stages) pays libc's loader when the
+# binary links cgo: os/user and net do that. Keep it static.
+if go list -deps ./cmd/isolate | grep -qxE 'runtime/cgo|os/user|net'; then
+	echo "isolate links cgo (through os/user or net): use userns.LookupUserName instead of os/user" >&2
+	exit 1
+fi
 echo "== unit tests"
 go test -count=1 $(go list ./... | grep -v /test$)
 # Logs of this run only: helpers and CI jobs may run the suite side by side.

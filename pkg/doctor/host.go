@@ -7,14 +7,14 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/isolate-sandbox/isolate/pkg/userns"
 )
 
 // RealHost is the machine isolate runs on, as the calling user.
@@ -30,9 +30,7 @@ func RealHost() Host {
 			h.Groups = append(h.Groups, uint32(g))
 		}
 	}
-	if u, err := user.LookupId(strconv.Itoa(int(h.UID))); err == nil {
-		h.User = u.Username
-	}
+	h.User = userns.LookupUserName(h.UID)
 	if exe, err := os.Executable(); err == nil {
 		h.Exe = exe
 	}

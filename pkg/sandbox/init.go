@@ -3,7 +3,6 @@ package sandbox
 import (
 	"errors"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -18,13 +17,12 @@ import (
 // Ctrl-C and `kill` (pid_namespaces(7)); this init installs a handler for
 // each forwarded signal and passes it on. It also reaps every orphan that the
 // kernel re-parents to it, and exits with PROGRAM's status.
-func runInit(ch *channel, cfg *Config) error {
+func runInit(ch *channel, cfg *Config, waitSigs func() chan os.Signal) error {
 	path, err := lookPath(cfg.Args[0], cfg.Env)
 	if err != nil {
 		return err
 	}
-	sigs := make(chan os.Signal, 32)
-	signal.Notify(sigs, append([]os.Signal{unix.SIGCHLD}, ForwardedSignals...)...)
+	sigs := waitSigs()
 
 	attr := &syscall.ProcAttr{
 		Env:   cfg.Env,

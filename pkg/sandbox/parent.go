@@ -36,6 +36,8 @@ func Run(cfg *Config) (int, error) {
 	if err := cfg.Validate(); err != nil {
 		return 0, err
 	}
+	waitSigs := subscribeAsync(16, ForwardedSignals...)
+	defer func() { signal.Stop(waitSigs()) }()
 	host, err := userns.DetectHost()
 	if err != nil {
 		return 0, &hints.Error{What: "read subordinate ids", Why: err}
@@ -104,9 +106,7 @@ func Run(cfg *Config) (int, error) {
 		cmd.Args[1] = stage2
 	}
 	// Subscribe before the child exists, so no signal is lost in between.
-	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs, ForwardedSignals...)
-	defer signal.Stop(sigs)
+	sigs := waitSigs()
 
 	if err := cmd.Start(); err != nil {
 		childEnd.Close()
@@ -181,6 +181,24 @@ func (s *session) guardSetup(sigs <-chan os.Signal) *setupGuard {
 func (g *setupGuard) end() os.Signal {
 	close(g.stop)
 	return <-g.sig
+}
+
+// subscribeAsync subscribes to sigs from another goroutine and returns a
+// function that waits until the subscription is in place. os/signal enables
+// each signal with a round trip to a thread of its own (runtime.sigenable):
+// about fifteen thread wake-ups here, which overlap the set-up instead of
+// delaying the clone (parent) or PROGRAM's start (init).
+func subscribeAsync(size int, sigs ...os.Signal) (wait func() chan os.Signal) {
+	c := make(chan os.Signal, size)
+	done := make(chan struct{})
+	go func() {
+		signal.Notify(c, sigs...)
+		close(done)
+	}()
+	return func() chan os.Signal {
+		<-done
+		return c
+	}
 }
 
 // session is one running child.

@@ -4,8 +4,6 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"os"
 	"os/exec"
-	"os/user"
-	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -13,9 +11,7 @@ import (
 // DetectHost reads the caller's ids, subid ranges and helpers.
 func DetectHost() (Host, error) {
 	h := Host{UID: uint32(os.Getuid()), GID: uint32(os.Getgid())}
-	if u, err := user.LookupId(strconv.Itoa(int(h.UID))); err == nil {
-		h.User = u.Username
-	}
+	h.User = LookupUserName(h.UID)
 	var err error
 	if h.SubUIDs, err = ReadSubIDs("/etc/subuid", h.User, h.UID); err != nil {
 		return h, err

@@ -174,3 +174,12 @@ func TestParseMapFile(t *testing.T) {
 		t.Error("IsInitial is wrong")
 	}
 }
+
+func TestUserNameIsFoundByUIDInPasswd(t *testing.T) {
+	passwd := "root:x:0:0:root:/root:/bin/bash\n#x:x:1002:1::/:\nbad line\nalice:x:1002:1002::/home/alice:/bin/sh\nbob:x:10020:1::/:\n"
+	for uid, want := range map[uint32]string{0: "root", 1002: "alice", 10020: "bob", 7: ""} {
+		if got := UserName(strings.NewReader(passwd), uid); got != want {
+			t.Errorf("UserName(%d) = %q, want %q", uid, got, want)
+		}
+	}
+}
