@@ -2,9 +2,7 @@ package sandbox
 
 import (
 	"errors"
-	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -19,16 +17,12 @@ import (
 // Ctrl-C and `kill` (pid_namespaces(7)); this init installs a handler for
 // each forwarded signal and passes it on. It also reaps every orphan that the
 // kernel re-parents to it, and exits with PROGRAM's status.
-func runInit(ch *channel, cfg *Config) error {
+func runInit(ch *channel, cfg *Config, waitSigs func() chan os.Signal) error {
 	path, err := lookPath(cfg.Args[0], cfg.Env)
 	if err != nil {
 		return err
 	}
-	sigs := make(chan os.Signal, 32)
-	signal.Notify(sigs, append([]os.Signal{unix.SIGCHLD}, ForwardedSignals...)...)
-	if err := dropPrivileges(cfg); err != nil {
-		return err
-	}
+	sigs := waitSigs()
 
 	attr := &syscall.ProcAttr{
 		Env:   cfg.Env,
@@ -36,13 +30,28 @@ func runInit(ch *channel, cfg *Config) error {
 		Sys: &syscall.SysProcAttr{
 			// Its own process group, so a forwarded Ctrl-C reaches the
 			// whole job (a shell pipeline), as the terminal would send it.
-			Setpgid:    true,
-			Credential: credential(cfg),
+			Setpgid: true,
 		},
 	}
-	pid, err := syscall.ForkExec(path, cfg.Args, attr)
+	// PROGRAM inherits the ids, capabilities, filters and cgroup namespace
+	// of the thread that forks it: they are all set on a thread of its own.
+	var pid int
+	err = onThrowawayThread(func() error {
+		if err := applyLimits(cfg); err != nil {
+			return err
+		}
+		if err := dropPrivileges(cfg); err != nil {
+			return err
+		}
+		argv0, argv := programArgv(cfg, path) // through the --ulimit trampoline
+		var err error
+		if pid, err = syscall.ForkExec(argv0, argv, attr); err != nil {
+			return execError(cfg.Args[0], err)
+		}
+		return nil
+	})
 	if err != nil {
-		return execError(cfg.Args[0], err)
+		return err
 	}
 	ch.send(message{Type: msgRunning})
 	ch.Close()
@@ -83,43 +92,20 @@ func execProgram(ch *channel, cfg *Config) error {
 	if err != nil {
 		return err
 	}
-	if c := credential(cfg); c != nil {
-		if !c.NoSetGroups {
-			if err := unix.Setgroups(nil); err != nil {
-				return &hints.Error{What: "setgroups", Why: err}
-			}
-		}
-		if err := unix.Setresgid(int(c.Gid), int(c.Gid), int(c.Gid)); err != nil {
-			return &hints.Error{What: fmt.Sprintf("setresgid %d", c.Gid), Why: err}
-		}
-		if err := unix.Setresuid(int(c.Uid), int(c.Uid), int(c.Uid)); err != nil {
-			return &hints.Error{What: fmt.Sprintf("setresuid %d", c.Uid), Why: err}
-		}
-		// A change of uid clears the parent-death signal (credentials(7)).
-		if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
-			return &hints.Error{What: "prctl(PR_SET_PDEATHSIG)", Why: err}
-		}
-	}
+	// dropPrivileges also switches to --user, on this thread only.
 	if err := dropPrivileges(cfg); err != nil {
 		return err
+	}
+	// A change of ids clears the parent-death signal (credentials(7)).
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
+		return &hints.Error{What: "prctl(PR_SET_PDEATHSIG)", Why: err}
 	}
 	if err := ch.send(message{Type: msgExec}); err != nil {
 		os.Exit(hints.ExitSetup)
 	}
-	err = unix.Exec(path, cfg.Args, cfg.Env)
+	argv0, argv := programArgv(cfg, path)
+	err = unix.Exec(argv0, argv, cfg.Env)
 	return execError(cfg.Args[0], err)
-}
-
-func credential(cfg *Config) *syscall.Credential {
-	if cfg.User.UID == 0 && cfg.User.GID == 0 {
-		return nil
-	}
-	return &syscall.Credential{
-		Uid: cfg.User.UID, Gid: cfg.User.GID,
-		// With setgroups denied (the single-id fallback), setgroups(2)
-		// fails with EPERM; the list is then already empty.
-		NoSetGroups: cfg.SetgroupsDeny,
-	}
 }
 
 // lookPath finds name in the PATH of the program's environment, not
