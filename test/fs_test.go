@@ -174,6 +174,15 @@ func TestNoCwdKeepsTheWorkingDirectoryReadOnly(t *testing.T) {
 	if out != "1\n" {
 		t.Errorf("--no-cwd: %q", out)
 	}
+	// Under /tmp the directory stays visible through the private /tmp.
+	inTmp := userDir(t)
+	os.WriteFile(filepath.Join(inTmp, "seen"), []byte("yes\n"), 0o644)
+	if out := fsOK(t, opts{dir: inTmp}, "-q", "--no-cwd", "sh", "-c", "cat seen; touch f 2>&1 | grep -c Read-only"); out != "yes\n1\n" {
+		t.Errorf("--no-cwd under /tmp: %q", out)
+	}
+	if out := fsOK(t, opts{dir: inTmp}, "-q", "--rw", "sh", "-c", "cat seen; touch f && echo written"); out != "yes\nwritten\n" {
+		t.Errorf("--rw under /tmp: %q", out)
+	}
 }
 
 func TestMaskedAndReadOnlyKernelPaths(t *testing.T) {

@@ -31,6 +31,7 @@ func fsFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.BoolFlag{Name: "rw", Usage: "host view: leave the host writable (host permissions still apply)"},
 		&cli.BoolFlag{Name: "no-cwd", Usage: "host view: keep the current directory read-only too"},
+		&cli.BoolFlag{Name: "unmask", Usage: "do not mask /proc and /sys paths (kcore, keys, ...) nor make /proc/sys read-only; a sandbox inside (isolate, podman) needs it to mount its own /proc"},
 		&cli.StringFlag{Name: "rootfs", Usage: "run in the root filesystem in `DIR` (pivot_root) instead of the host view"},
 		&cli.BoolFlag{Name: "read-only", Usage: "mount the --rootfs read-only"},
 		&cli.BoolFlag{Name: "overlay", Usage: "write to a copy-on-write layer over the --rootfs, discarded at exit; the rootfs is never modified"},
@@ -44,6 +45,7 @@ func fsFlags() []cli.Flag {
 func applyFsFlags(c *cli.Context, cfg *sandbox.Config) error {
 	fs := &cfg.FS
 	fs.RW = c.Bool("rw")
+	fs.Unmask = c.Bool("unmask")
 	fs.ReadOnly = c.Bool("read-only")
 	fs.Overlay = c.Bool("overlay")
 	fs.OverlayDir = absPath(c.String("overlay-dir"))
@@ -54,7 +56,8 @@ func applyFsFlags(c *cli.Context, cfg *sandbox.Config) error {
 			// The host's current directory means nothing in another root.
 			cfg.Cwd = "/"
 		}
-	} else if !c.Bool("no-cwd") {
+	} else {
+		fs.NoCwd = c.Bool("no-cwd")
 		if wd, err := os.Getwd(); err == nil {
 			fs.WritableDir = wd
 		}

@@ -27,7 +27,7 @@ func TestFsFlagsBecomeTheSpec(t *testing.T) {
 		t.Fatalf("default: %+v, %v", cfg.FS, err)
 	}
 	cfg, _ = parse(t, "--no-cwd", "true")
-	if cfg.FS.WritableDir != "" {
+	if !cfg.FS.NoCwd {
 		t.Errorf("--no-cwd keeps %q writable", cfg.FS.WritableDir)
 	}
 	cfg, _ = parse(t, "--rootfs", "rel/root", "-v", "data:/data:ro", "--tmpfs", "/t:size=1m", "--overlay", "--overlay-dir", "keep", "true")

@@ -211,10 +211,16 @@ func Build(s Spec) []Step {
 	// 1. Everything that comes from the host is cloned first, before /dev,
 	// /tmp or a volume can cover it (a source under /tmp must still be the
 	// host's /tmp/...).
+	// The working directory: writable; or, with --no-cwd or --rw, bound
+	// only where the private /tmp would hide it.
 	cwd := ""
-	if !b.rootfs && !s.RW && s.WritableDir != "" && writableCwdAllowed(s.WritableDir) {
+	if !b.rootfs && s.WritableDir != "" && writableCwdAllowed(s.WritableDir) {
 		cwd = path.Clean(s.WritableDir)
-		b.add(Step{Op: OpCapture, ID: "cwd", Source: cwd, Recursive: true})
+		if !s.RW && !s.NoCwd || isUnder(cwd, "/tmp") {
+			b.add(Step{Op: OpCapture, ID: "cwd", Source: cwd, Recursive: true})
+		} else {
+			cwd = ""
+		}
 	}
 	users := userMounts(s)
 	for _, u := range users {
@@ -290,7 +296,11 @@ func Build(s Spec) []Step {
 		if b.underOurs(cwd, "") {
 			b.add(Step{Op: OpEnsure, Target: cwd, Kind: KindDir})
 		}
-		b.add(Step{Op: OpBind, ID: "cwd", Target: cwd, Recursive: true})
+		bind := Step{Op: OpBind, ID: "cwd", Target: cwd, Recursive: true}
+		if s.NoCwd {
+			bind.Attr = AttrRdonly
+		}
+		b.add(bind)
 	}
 	for _, u := range users {
 		// Mount points in the root filesystem were made in step 2; in the
@@ -302,12 +312,14 @@ func Build(s Spec) []Step {
 	}
 
 	// 5. What the program must not read or change.
-	for _, p := range MaskedPaths {
-		b.add(Step{Op: OpMask, Target: p, Optional: true, Strict: true})
-	}
-	for _, p := range ReadOnlyPaths {
-		b.add(Step{Op: OpBind, Inside: true, Source: p, Target: p, Recursive: true, Optional: true, Strict: true})
-		b.add(Step{Op: OpRemountRO, Target: p, Optional: true, Strict: true})
+	if !s.Unmask {
+		for _, p := range MaskedPaths {
+			b.add(Step{Op: OpMask, Target: p, Optional: true, Strict: true})
+		}
+		for _, p := range ReadOnlyPaths {
+			b.add(Step{Op: OpBind, Inside: true, Source: p, Target: p, Recursive: true, Optional: true, Strict: true})
+			b.add(Step{Op: OpRemountRO, Target: p, Optional: true, Strict: true})
+		}
 	}
 
 	if b.rootfs {
@@ -443,7 +455,7 @@ func WritablePaths(s Spec) []string {
 		return []string{"/"}
 	}
 	out := []string{"/dev", "/tmp"}
-	if s.Rootfs == "" && s.WritableDir != "" && writableCwdAllowed(s.WritableDir) {
+	if s.Rootfs == "" && s.WritableDir != "" && !s.NoCwd && writableCwdAllowed(s.WritableDir) {
 		out = append(out, path.Clean(s.WritableDir))
 	}
 	for _, v := range append(append([]Volume{}, s.Volumes...), s.ExtraBinds...) {

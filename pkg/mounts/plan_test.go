@@ -89,6 +89,15 @@ func TestPlanProperties(t *testing.T) {
 			}
 			index(t, s, "set +ro on /sys (mount_setattr, recursive)")
 		}},
+		{"--no-cwd and --rw still show a working directory that /tmp would hide", Spec{WritableDir: "/tmp/w", NoCwd: true}, func(t *testing.T, s []Step) {
+			index(t, s, "bind cwd on /tmp/w (ro,recursive)")
+			if got := Build(Spec{WritableDir: "/tmp/w", RW: true}); !has(got, "bind cwd on /tmp/w (recursive)") {
+				t.Error("--rw hides a working directory under /tmp")
+			}
+			if got := Build(Spec{WritableDir: "/home/w", NoCwd: true}); has(got, "bind cwd on /home/w (ro,recursive)") {
+				t.Error("--no-cwd binds a directory the view already shows")
+			}
+		}},
 		{"a working directory of / stays read-only", Spec{WritableDir: "/"}, func(t *testing.T, s []Step) {
 			for _, st := range s {
 				if st.ID == "cwd" {
@@ -133,6 +142,13 @@ func TestPlanProperties(t *testing.T) {
 			index(t, s, "mount overlay on /r (upper layer in /keep)")
 			if has(s, "bind /r as the new root") {
 				t.Error("overlay and bind root both")
+			}
+		}},
+		{"--unmask leaves /proc whole", Spec{Unmask: true}, func(t *testing.T, s []Step) {
+			for _, st := range s {
+				if st.Op == OpMask || st.Op == OpRemountRO {
+					t.Errorf("--unmask: %s", st)
+				}
 			}
 		}},
 		{"rootfs with fuse-overlayfs", Spec{Rootfs: "/r", Overlay: true, OverlayFuse: true}, func(t *testing.T, s []Step) {
@@ -329,6 +345,7 @@ func TestWritablePaths(t *testing.T) {
 	}{
 		{Spec{WritableDir: "/home/u/p"}, "/dev /tmp /home/u/p"},
 		{Spec{WritableDir: "/"}, "/dev /tmp"},
+		{Spec{WritableDir: "/home/u/p", NoCwd: true}, "/dev /tmp"},
 		{Spec{RW: true}, "/"},
 		{Spec{Rootfs: "/r"}, "/"},
 		{Spec{Rootfs: "/r", ReadOnly: true, WritableDir: "/ignored", Volumes: []Volume{{Source: "/a", Dest: "/data"}, {Source: "/b", Dest: "/ro", ReadOnly: true}}, Tmpfs: []Tmpfs{{Dest: "/t"}, {Dest: "/tro", ReadOnly: true}}}, "/dev /tmp /data /t"},

@@ -23,11 +23,18 @@ type Spec struct {
 	// OverlayFuse uses fuse-overlayfs even where the kernel's overlayfs
 	// works (it is the automatic fallback where it does not).
 	OverlayFuse bool `json:"overlayFuse,omitempty"`
+	// Unmask leaves /proc and /sys unmasked and /proc/sys writable (by the
+	// namespaces' own rules): the kernel refuses a nested sandbox a new
+	// /proc while parts of this one are covered (mount_too_revealing).
+	Unmask bool `json:"unmask,omitempty"`
 	// RW leaves the host view writable (host permissions still apply).
 	RW bool `json:"rw,omitempty"`
 	// WritableDir stays writable in the read-only host view: the directory
-	// isolate was started in, unless --no-cwd. Empty: none.
+	// isolate was started in. Empty: none.
 	WritableDir string `json:"writableDir,omitempty"`
+	// NoCwd keeps WritableDir read-only (--no-cwd); it stays visible where
+	// a tmpfs of the sandbox (/tmp) would hide it.
+	NoCwd bool `json:"noCwd,omitempty"`
 
 	Volumes []Volume `json:"volumes,omitempty"`
 	Tmpfs   []Tmpfs  `json:"tmpfs,omitempty"`

@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/isolate-sandbox/isolate/pkg/hints"
+	"github.com/isolate-sandbox/isolate/pkg/mounts"
 	"github.com/isolate-sandbox/isolate/pkg/security"
 )
 
@@ -119,15 +120,9 @@ func securityPlan(cfg *Config) (*security.Plan, error) {
 }
 
 // landlockWritable lists what PROGRAM may write below: what the mount
-// set-up leaves writable, so that Landlock is a second, independent
-// layer. all means no write restriction (nothing for Landlock to add).
-//
-// The filesystem view (issue 4) makes writable by default: the working
-// directory, a private /tmp, /dev/shm and the device files below; --rw
-// makes everything writable. When its options land in FSConfig, adjust
-// here: --rw (and --overlay, whose root is a throwaway upper layer) →
-// all; --no-cwd → no cfg.Cwd; each read-write -v/--volume and --tmpfs
-// destination → appended; --rootfs → the same list, seen inside the root.
+// set-up leaves writable (mounts.WritablePaths), so that Landlock is a
+// second, independent layer. all means no write restriction (--rw, or a
+// --rootfs that is not --read-only: nothing for Landlock to add).
 func landlockWritable(cfg *Config) (paths []string, all bool) {
 	paths = []string{
 		"/tmp", "/dev/shm",
@@ -136,8 +131,15 @@ func landlockWritable(cfg *Config) (paths []string, all bool) {
 		"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom",
 		"/dev/tty", "/dev/ptmx", "/dev/pts",
 	}
-	if cfg.Cwd != "" {
-		paths = append(paths, cfg.Cwd)
+	for _, p := range mounts.WritablePaths(cfg.FS.Spec) {
+		switch p {
+		case "/":
+			return nil, true
+		case "/dev", "/tmp":
+			// /dev is the sandbox's tmpfs: only the entries above.
+		default:
+			paths = append(paths, p)
+		}
 	}
 	return paths, false
 }

@@ -8,6 +8,8 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/isolate-sandbox/isolate/pkg/security"
+
+	"github.com/isolate-sandbox/isolate/pkg/mounts"
 )
 
 func TestSecurityPlanCapabilities(t *testing.T) {
@@ -52,6 +54,7 @@ func TestSecurityPlanCapabilities(t *testing.T) {
 
 func TestSecurityPlanLandlockAndSeccomp(t *testing.T) {
 	cfg := Config{Cwd: "/work/here"}
+	cfg.FS.WritableDir = "/work/here" // isolate's directory stays writable
 	if err := cfg.Security.validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +80,9 @@ func TestSecurityPlanLandlockAndSeccomp(t *testing.T) {
 }
 
 func TestLandlockWritableDefault(t *testing.T) {
-	paths, all := landlockWritable(&Config{Cwd: "/home/u/project"})
+	c := &Config{Cwd: "/"}
+	c.FS.WritableDir = "/home/u/project"
+	paths, all := landlockWritable(c)
 	if all {
 		t.Fatal("default view restricts writes")
 	}
@@ -90,6 +95,26 @@ func TestLandlockWritableDefault(t *testing.T) {
 		if slices.Contains(paths, no) {
 			t.Errorf("%s writable", no)
 		}
+	}
+}
+
+func TestLandlockWritableFollowsTheFilesystemOptions(t *testing.T) {
+	rw := &Config{}
+	rw.FS.RW = true
+	if _, all := landlockWritable(rw); !all {
+		t.Error("--rw: writes restricted")
+	}
+	vol := &Config{}
+	vol.FS.Volumes = []mounts.Volume{{Source: "/a", Dest: "/data"}, {Source: "/b", Dest: "/ro", ReadOnly: true}}
+	vol.FS.Tmpfs = []mounts.Tmpfs{{Dest: "/scratch"}}
+	paths, _ := landlockWritable(vol)
+	if !slices.Contains(paths, "/data") || !slices.Contains(paths, "/scratch") || slices.Contains(paths, "/ro") {
+		t.Errorf("volumes and tmpfs: %v", paths)
+	}
+	ro := &Config{}
+	ro.FS.Rootfs, ro.FS.ReadOnly = "/r", true
+	if _, all := landlockWritable(ro); all {
+		t.Error("--rootfs --read-only: writes not restricted")
 	}
 }
 
