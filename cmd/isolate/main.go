@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/isolate-sandbox/isolate/pkg/hints"
+	"github.com/isolate-sandbox/isolate/pkg/oci"
 	"github.com/isolate-sandbox/isolate/pkg/sandbox"
 )
 
@@ -20,6 +21,10 @@ func main() {
 	// The re-executed child is dispatched before anything else runs.
 	if sandbox.IsInit() {
 		sandbox.InitMain()
+	}
+	if isOCICommand(os.Args[1:]) {
+		oci.Version = version
+		os.Exit(runOCI(os.Args))
 	}
 	os.Exit(run(os.Args))
 }
@@ -49,6 +54,10 @@ EXAMPLES:
    isolate -u 1000:1000 id             run as uid/gid 1000 inside
    isolate --clear-env -e FOO=bar env  a clean environment
    isolate -- ls -la                   "--" ends isolate's options
+   isolate -- run                      a program named like an OCI command
+
+OCI RUNTIME (runc's command line, for podman, containerd, CRI-O; docs/oci.md):
+   isolate [--root DIR] create|start|run|state|kill|delete|list|spec|features ...
 
    ids: container root is you; container ids 1.. are your ranges in
    /etc/subuid and /etc/subgid (through newuidmap/newgidmap). Without them

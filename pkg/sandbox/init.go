@@ -85,7 +85,7 @@ func execProgram(ch *channel, cfg *Config) error {
 	}
 	if c := credential(cfg); c != nil {
 		if !c.NoSetGroups {
-			if err := unix.Setgroups(nil); err != nil {
+			if err := unix.Setgroups(additionalGids(cfg)); err != nil {
 				return &hints.Error{What: "setgroups", Why: err}
 			}
 		}
@@ -96,14 +96,22 @@ func execProgram(ch *channel, cfg *Config) error {
 			return &hints.Error{What: fmt.Sprintf("setresuid %d", c.Uid), Why: err}
 		}
 		// A change of uid clears the parent-death signal (credentials(7)).
-		if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
-			return &hints.Error{What: "prctl(PR_SET_PDEATHSIG)", Why: err}
+		// An OCI container outlives `isolate create` (enterOCI).
+		if cfg.OCI == nil {
+			if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
+				return &hints.Error{What: "prctl(PR_SET_PDEATHSIG)", Why: err}
+			}
 		}
 	}
 	if err := dropPrivileges(cfg); err != nil {
 		return err
 	}
-	if err := ch.send(message{Type: msgExec}); err != nil {
+	if cfg.OCI != nil {
+		// `isolate create` returns here; `isolate start` releases it.
+		if err := waitForStart(ch, cfg); err != nil {
+			return err
+		}
+	} else if err := ch.send(message{Type: msgExec}); err != nil {
 		os.Exit(hints.ExitSetup)
 	}
 	err = unix.Exec(path, cfg.Args, cfg.Env)
@@ -111,11 +119,11 @@ func execProgram(ch *channel, cfg *Config) error {
 }
 
 func credential(cfg *Config) *syscall.Credential {
-	if cfg.User.UID == 0 && cfg.User.GID == 0 {
+	if cfg.User.UID == 0 && cfg.User.GID == 0 && len(cfg.User.AdditionalGids) == 0 {
 		return nil
 	}
 	return &syscall.Credential{
-		Uid: cfg.User.UID, Gid: cfg.User.GID,
+		Uid: cfg.User.UID, Gid: cfg.User.GID, Groups: cfg.User.AdditionalGids,
 		// With setgroups denied (the single-id fallback), setgroups(2)
 		// fails with EPERM; the list is then already empty.
 		NoSetGroups: cfg.SetgroupsDeny,
