@@ -90,12 +90,18 @@ func jsonType(goType string) string {
 	return "a number (" + goType + ")"
 }
 
+// position turns a SyntaxError's offset (the bytes read up to and
+// including the bad one) into the bad byte's line and column.
 func position(b []byte, off int64) (line, col int) {
-	if off > int64(len(b)) {
-		off = int64(len(b))
+	i := int(off) - 1
+	if i > len(b) {
+		i = len(b)
 	}
-	line = 1 + bytes.Count(b[:off], []byte("\n"))
-	col = int(off) - bytes.LastIndexByte(b[:off], '\n')
+	if i < 0 {
+		i = 0
+	}
+	line = 1 + bytes.Count(b[:i], []byte("\n"))
+	col = i - bytes.LastIndexByte(b[:i], '\n')
 	return line, col
 }
 

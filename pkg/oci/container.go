@@ -59,13 +59,15 @@ func (r *Runtime) create(o CreateOptions) (*sandbox.Created, *os.File, error) {
 	if !cfg.OCI.Terminal && o.ConsoleSocket != "" {
 		return nil, nil, &hints.Error{What: "--console-socket " + o.ConsoleSocket, Why: errors.New("process.terminal is false in config.json")}
 	}
-	for _, w := range conv.Warnings {
-		r.Log.Warn("%s", w)
-	}
 
 	h, err := r.Store.reserve(o.ID)
 	if err != nil {
 		return nil, nil, err
+	}
+	// After the checks that refuse a bad command line, so an error is
+	// the first line a user reads.
+	for _, w := range conv.Warnings {
+		r.Log.Warn("%s", w)
 	}
 	ok := false
 	var pidFileTmp string

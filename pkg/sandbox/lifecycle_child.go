@@ -147,6 +147,12 @@ func waitForStart(ch *channel, cfg *Config) error {
 	if cfg.User.Umask != nil {
 		unix.Umask(int(*cfg.User.Umask))
 	}
+	// Whatever the engine leaked into `isolate create` without
+	// close-on-exec would reach the program (CVE-2024-21626): only 0, 1
+	// and 2 cross the execve.
+	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return &hints.Error{What: "close_range(3, ~0, CLOSE_RANGE_CLOEXEC)", Why: err}
+	}
 	return nil
 }
 
