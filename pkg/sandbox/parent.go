@@ -246,10 +246,12 @@ func exitStatus(ps *os.ProcessState) int {
 	return ps.ExitCode()
 }
 
+// unwrapSyscall keeps the errno of a failed fork/exec: the path and the
+// operation are isolate's own, not the user's.
 func unwrapSyscall(err error) error {
-	var se *os.SyscallError
-	if errors.As(err, &se) {
-		return se.Err
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return errno
 	}
 	return err
 }
