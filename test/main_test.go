@@ -33,6 +33,7 @@ var (
 	workDir    string // scratch space readable by the test users
 	fallback   bool   // helpers hidden: single-id mapping expected
 	hiddenPath string // PATH without newuidmap/newgidmap
+	hiddenDir  string // the directory of hiddenPath
 	testUser   *runAs // who runs isolate
 	noSubUser  *runAs // a user without subordinate ids (root only)
 	inCI       = os.Getenv("CI") == "true"
@@ -58,6 +59,11 @@ func mainWithSetup(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(workDir)
+	defer func() {
+		if hiddenDir != "" {
+			os.RemoveAll(hiddenDir)
+		}
+	}()
 	os.Chmod(workDir, 0o755)
 	if err := setup(); err != nil {
 		fmt.Fprintln(os.Stderr, "test setup:", err)
@@ -173,10 +179,14 @@ func hasSubIDs(name, uid string) bool {
 // pathWithout builds a directory of links to every program on the standard
 // PATH except the named ones, and returns a PATH made of it.
 func pathWithout(hide ...string) (string, error) {
-	dir := filepath.Join(workDir, "hidden-bin")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	// Not under /tmp: the sandbox's /tmp is private, and PROGRAM looks
+	// itself up in this PATH inside.
+	dir, err := os.MkdirTemp("/var/tmp", "isolate-hidden-bin-")
+	if err != nil {
 		return "", err
 	}
+	os.Chmod(dir, 0o755)
+	hiddenDir = dir
 	skip := map[string]bool{}
 	for _, h := range hide {
 		skip[h] = true

@@ -71,7 +71,7 @@ func newApp(action func(*sandbox.Config) error) *cli.App {
 	return &cli.App{
 		Name:                      "isolate",
 		Usage:                     "run a program in a rootless sandbox",
-		UsageText:                 usageText,
+		UsageText:                 usageText + fsUsage,
 		Version:                   version,
 		HideHelpCommand:           true,
 		DisableSliceFlagSeparator: true, // -e A=b,c is one variable

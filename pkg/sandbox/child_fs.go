@@ -1,9 +1,30 @@
 package sandbox
 
-import "github.com/isolate-sandbox/isolate/pkg/mounts"
+import (
+	"errors"
+
+	"github.com/isolate-sandbox/isolate/pkg/hints"
+	"github.com/isolate-sandbox/isolate/pkg/mounts"
+)
 
 // setupFilesystem builds the program's view of the filesystem, inside the
-// new mount namespace.
+// new mount namespace: the plan of package mounts, applied step by step.
 func setupFilesystem(cfg *Config) error {
-	return mounts.Setup()
+	notice := func(format string, args ...any) {
+		if !cfg.Quiet {
+			hints.Notice(format, args...)
+		}
+	}
+	m, err := mounts.NewSysMounter(notice)
+	if err != nil {
+		return &hints.Error{What: "filesystem set-up", Why: err}
+	}
+	if err := mounts.Apply(mounts.Build(cfg.FS.Spec), m); err != nil {
+		var se *mounts.StepError
+		if errors.As(err, &se) {
+			return &hints.Error{What: se.Step.String(), Why: se.Err, Hint: hints.Mount(se.Step.Op == mounts.OpMount && se.Step.FSType == "proc", se.Err)}
+		}
+		return &hints.Error{What: "filesystem set-up", Why: err}
+	}
+	return nil
 }

@@ -159,6 +159,12 @@ func (s *session) supervise(sigs chan os.Signal) (int, error) {
 	go func() {
 		for {
 			m, err := s.ch.recv()
+			// A child that fails while "start" is still unread in its
+			// queue resets the socket on exit; the kernel reports that
+			// once (sock_error), and its error message is still queued.
+			if errors.Is(err, unix.ECONNRESET) {
+				continue
+			}
 			if err != nil {
 				readErr <- err
 				close(msgs)
