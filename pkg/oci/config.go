@@ -170,9 +170,6 @@ func Convert(s *specs.Spec, file, bundle, id string, euid int) (*Converted, erro
 			OOMScoreAdj: p.OOMScoreAdj,
 		},
 	}
-	if p.User.Username != "" {
-		out.warn("process.user.username %q ignored: isolate runs process.user.uid/gid", p.User.Username)
-	}
 	if err := convertHooks(file, s.Hooks, cfg.OCI); err != nil {
 		return nil, err
 	}
@@ -180,6 +177,12 @@ func Convert(s *specs.Spec, file, bundle, id string, euid int) (*Converted, erro
 		return nil, fieldError(file, "linux", "missing: isolate runs Linux containers and needs linux.namespaces")
 	}
 	if err := convertLinux(file, s.Linux, cfg, euid, out); err != nil {
+		return nil, err
+	}
+	if err := convertFS(file, bundle, s, cfg, out); err != nil {
+		return nil, err
+	}
+	if err := convertSecurity(file, s, cfg, out); err != nil {
 		return nil, err
 	}
 	if s.Hostname != "" && !cfg.OCI.HasNew(specs.UTSNamespace) {

@@ -128,13 +128,13 @@ func setup(cfg *Config) error {
 			return err
 		}
 	}
-	if err := runCreateContainerHooks(cfg); err != nil {
+	if err := beforeFilesystemOCI(cfg); err != nil {
 		return err
 	}
 	if err := setupFilesystem(cfg); err != nil {
 		return err
 	}
-	if err := applySysctl(cfg); err != nil {
+	if err := afterFilesystemOCI(cfg); err != nil {
 		return err
 	}
 	if cfg.Cwd != "" {

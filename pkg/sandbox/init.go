@@ -2,7 +2,6 @@ package sandbox
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -26,9 +25,6 @@ func runInit(ch *channel, cfg *Config) error {
 	}
 	sigs := make(chan os.Signal, 32)
 	signal.Notify(sigs, append([]os.Signal{unix.SIGCHLD}, ForwardedSignals...)...)
-	if err := dropPrivileges(cfg); err != nil {
-		return err
-	}
 
 	attr := &syscall.ProcAttr{
 		Env:   cfg.Env,
@@ -36,13 +32,24 @@ func runInit(ch *channel, cfg *Config) error {
 		Sys: &syscall.SysProcAttr{
 			// Its own process group, so a forwarded Ctrl-C reaches the
 			// whole job (a shell pipeline), as the terminal would send it.
-			Setpgid:    true,
-			Credential: credential(cfg),
+			Setpgid: true,
 		},
 	}
-	pid, err := syscall.ForkExec(path, cfg.Args, attr)
+	// PROGRAM inherits the ids, capabilities and filters of the thread
+	// that forks it; dropPrivileges sets them on a thread of its own.
+	var pid int
+	err = onThrowawayThread(func() error {
+		if err := dropPrivileges(cfg); err != nil {
+			return err
+		}
+		var err error
+		if pid, err = syscall.ForkExec(path, cfg.Args, attr); err != nil {
+			return execError(cfg.Args[0], err)
+		}
+		return nil
+	})
 	if err != nil {
-		return execError(cfg.Args[0], err)
+		return err
 	}
 	ch.send(message{Type: msgRunning})
 	ch.Close()
@@ -83,51 +90,27 @@ func execProgram(ch *channel, cfg *Config) error {
 	if err != nil {
 		return err
 	}
-	if c := credential(cfg); c != nil {
-		if !c.NoSetGroups {
-			if err := unix.Setgroups(additionalGids(cfg)); err != nil {
-				return &hints.Error{What: "setgroups", Why: err}
-			}
-		}
-		if err := unix.Setresgid(int(c.Gid), int(c.Gid), int(c.Gid)); err != nil {
-			return &hints.Error{What: fmt.Sprintf("setresgid %d", c.Gid), Why: err}
-		}
-		if err := unix.Setresuid(int(c.Uid), int(c.Uid), int(c.Uid)); err != nil {
-			return &hints.Error{What: fmt.Sprintf("setresuid %d", c.Uid), Why: err}
-		}
-		// A change of uid clears the parent-death signal (credentials(7)).
-		// An OCI container outlives `isolate create` (enterOCI).
-		if cfg.OCI == nil {
-			if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
-				return &hints.Error{What: "prctl(PR_SET_PDEATHSIG)", Why: err}
-			}
-		}
-	}
+	// dropPrivileges also switches to --user, on this thread only.
 	if err := dropPrivileges(cfg); err != nil {
 		return err
 	}
 	if cfg.OCI != nil {
-		// `isolate create` returns here; `isolate start` releases it.
+		// `isolate create` returns here; `isolate start` releases it. An
+		// OCI container outlives create: no parent-death signal (enterOCI).
 		if err := waitForStart(ch, cfg); err != nil {
 			return err
 		}
-	} else if err := ch.send(message{Type: msgExec}); err != nil {
-		os.Exit(hints.ExitSetup)
+	} else {
+		// A change of ids clears the parent-death signal (credentials(7)).
+		if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
+			return &hints.Error{What: "prctl(PR_SET_PDEATHSIG)", Why: err}
+		}
+		if err := ch.send(message{Type: msgExec}); err != nil {
+			os.Exit(hints.ExitSetup)
+		}
 	}
 	err = unix.Exec(path, cfg.Args, cfg.Env)
 	return execError(cfg.Args[0], err)
-}
-
-func credential(cfg *Config) *syscall.Credential {
-	if cfg.User.UID == 0 && cfg.User.GID == 0 && len(cfg.User.AdditionalGids) == 0 {
-		return nil
-	}
-	return &syscall.Credential{
-		Uid: cfg.User.UID, Gid: cfg.User.GID, Groups: cfg.User.AdditionalGids,
-		// With setgroups denied (the single-id fallback), setgroups(2)
-		// fails with EPERM; the list is then already empty.
-		NoSetGroups: cfg.SetgroupsDeny,
-	}
 }
 
 // lookPath finds name in the PATH of the program's environment, not

@@ -117,13 +117,21 @@ func Create(cfg *Config, o CreateOptions) (*Created, error) {
 		}
 	}
 
+	// As in Run: nothing the engine leaked reaches the container, and the
+	// container runs from a sealed copy of isolate.
+	if err := closeInheritedFds(); err != nil {
+		return nil, err
+	}
+	exe, exeDone := initExecutable(cfg)
+	defer exeDone()
+
 	parentEnd, childEnd, err := newSocketPair()
 	if err != nil {
 		return nil, &hints.Error{What: "create the control socket", Why: err}
 	}
 	defer parentEnd.Close()
 	cmd := &exec.Cmd{
-		Path:        "/proc/self/exe",
+		Path:        exe,
 		Args:        args,
 		Env:         []string{},
 		Stdin:       o.Stdin,

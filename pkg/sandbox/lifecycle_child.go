@@ -81,10 +81,13 @@ func enterOCI(cfg *Config) error {
 	return nil
 }
 
-// runCreateContainerHooks runs the createContainer hooks in the container's
-// namespaces, before its mounts are made (so that the path still resolves
-// in the runtime's filesystem, as the spec requires).
-func runCreateContainerHooks(cfg *Config) error {
+// beforeFilesystemOCI runs the createContainer hooks in the container's
+// namespaces before its mounts are made, so that their paths still resolve
+// in the runtime's filesystem as the spec requires, and writes linux.sysctl
+// while /proc/sys is still writable (the plan makes it read-only). The
+// kernel resolves net, ipc and uts sysctls by the writer's namespaces, so
+// these land in the container's.
+func beforeFilesystemOCI(cfg *Config) error {
 	if cfg.OCI == nil {
 		return nil
 	}
@@ -93,15 +96,6 @@ func runCreateContainerHooks(cfg *Config) error {
 			return &hints.Error{What: fmt.Sprintf("hooks.createContainer[%d] %s", i, h.Path), Why: err}
 		}
 	}
-	return nil
-}
-
-// applySysctl writes linux.sysctl after the mounts, through the
-// container's own /proc.
-func applySysctl(cfg *Config) error {
-	if cfg.OCI == nil {
-		return nil
-	}
 	for k, v := range cfg.OCI.Sysctl {
 		p := filepath.Join("/proc/sys", strings.ReplaceAll(k, ".", "/"))
 		if err := os.WriteFile(p, []byte(v), 0); err != nil {
@@ -109,6 +103,90 @@ func applySysctl(cfg *Config) error {
 		}
 	}
 	return nil
+}
+
+// propagation is linux.rootfsPropagation as mount(2) flags.
+var propagation = map[string]uintptr{
+	"private": unix.MS_PRIVATE, "slave": unix.MS_SLAVE, "shared": unix.MS_SHARED, "unbindable": unix.MS_UNBINDABLE,
+}
+
+// afterFilesystemOCI adds what config.json asks beyond the filesystem
+// plan, inside the new root (after pivot_root every path resolves in the
+// container's own tree, so a symlink in the image cannot lead out).
+func afterFilesystemOCI(cfg *Config) error {
+	if cfg.OCI == nil {
+		return nil
+	}
+	o := cfg.OCI
+	for _, dst := range o.Mqueue {
+		if err := os.MkdirAll(dst, 0o755); err != nil {
+			return &hints.Error{What: "mounts: mqueue on " + dst, Why: unwrapPath(err)}
+		}
+		// Allowed to the owner of the ipc namespace (ipc_namespaces(7)).
+		if err := unix.Mount("mqueue", dst, "mqueue", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+			return &hints.Error{What: "mounts: mount mqueue on " + dst + " (MS_NOSUID|MS_NODEV|MS_NOEXEC)", Why: err}
+		}
+	}
+	for _, p := range o.MaskedPaths {
+		if err := maskPath(p); err != nil {
+			return &hints.Error{What: "linux.maskedPaths: mask " + p, Why: err}
+		}
+	}
+	for _, p := range o.ReadonlyPaths {
+		if err := readonlyPath(p); err != nil {
+			return &hints.Error{What: "linux.readonlyPaths: make " + p + " read-only", Why: err}
+		}
+	}
+	if rp := o.RootfsPropagation; rp != "" {
+		flags := propagation[strings.TrimPrefix(rp, "r")]
+		if strings.HasPrefix(rp, "r") {
+			flags |= unix.MS_REC
+		}
+		if err := unix.Mount("", "/", "", flags, ""); err != nil {
+			return &hints.Error{What: "linux.rootfsPropagation " + rp, Why: err}
+		}
+	}
+	// runc creates a missing process.cwd; so does isolate.
+	if cfg.Cwd != "" {
+		if _, err := os.Stat(cfg.Cwd); errors.Is(err, os.ErrNotExist) {
+			os.MkdirAll(cfg.Cwd, 0o755)
+		}
+	}
+	return nil
+}
+
+// maskPath hides p as runc does: /dev/null over a file, an empty
+// read-only tmpfs over a directory. A path the image lacks is fine.
+func maskPath(p string) error {
+	st, err := os.Stat(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return unwrapPath(err)
+	}
+	if st.IsDir() {
+		return unix.Mount("tmpfs", p, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size=0")
+	}
+	return unix.Mount("/dev/null", p, "", unix.MS_BIND, "")
+}
+
+// readonlyPath binds p on itself and remounts it read-only, keeping the
+// flags the kernel locked on it (a remount that drops a locked nosuid,
+// nodev or noexec fails with EPERM in a user namespace).
+func readonlyPath(p string) error {
+	if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err := unix.Mount(p, p, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return err
+	}
+	var st unix.Statfs_t
+	if err := unix.Statfs(p, &st); err != nil {
+		return err
+	}
+	keep := uintptr(st.Flags) & (unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_NOATIME | unix.MS_NODIRATIME | unix.MS_RELATIME)
+	return unix.Mount(p, p, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|keep, "")
 }
 
 // waitForStart is the end of `isolate create`: the child tells the parent
@@ -147,28 +225,5 @@ func waitForStart(ch *channel, cfg *Config) error {
 	if cfg.User.Umask != nil {
 		unix.Umask(int(*cfg.User.Umask))
 	}
-	// Whatever the engine leaked into `isolate create` without
-	// close-on-exec would reach the program (CVE-2024-21626): only 0, 1
-	// and 2 cross the execve.
-	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
-		return &hints.Error{What: "close_range(3, ~0, CLOSE_RANGE_CLOEXEC)", Why: err}
-	}
 	return nil
-}
-
-// additionalGids is process.user.additionalGids as setgroups(2) wants it.
-func additionalGids(cfg *Config) []int {
-	var g []int
-	for _, id := range cfg.User.AdditionalGids {
-		g = append(g, int(id))
-	}
-	return g
-}
-
-func unwrapPath(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }

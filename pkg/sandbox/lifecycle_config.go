@@ -17,6 +17,14 @@ type OCIConfig struct {
 	// Terminal: stdin, stdout and stderr are a pty slave that becomes the
 	// controlling terminal.
 	Terminal bool `json:"terminal,omitempty"`
+	// MaskedPaths and ReadonlyPaths are config.json's beyond the ones the
+	// filesystem plan always masks (package mounts); Mqueue lists where to
+	// mount a POSIX message queue filesystem; RootfsPropagation is applied
+	// to the new root. All after the mounts, inside the new root.
+	MaskedPaths       []string `json:"maskedPaths,omitempty"`
+	ReadonlyPaths     []string `json:"readonlyPaths,omitempty"`
+	Mqueue            []string `json:"mqueue,omitempty"`
+	RootfsPropagation string   `json:"rootfsPropagation,omitempty"`
 	// Sysctl is written to /proc/sys inside, after the mounts.
 	Sysctl map[string]string `json:"sysctl,omitempty"`
 	// OOMScoreAdj is written to /proc/self/oom_score_adj.

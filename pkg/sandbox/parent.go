@@ -52,6 +52,12 @@ func Run(cfg *Config) (int, error) {
 	}
 	cfg.SetgroupsDeny = plan.SetgroupsDeny
 
+	if err := closeInheritedFds(); err != nil {
+		return 0, err
+	}
+	exe, exeDone := initExecutable(cfg)
+	defer exeDone()
+
 	parentEnd, childEnd, err := newSocketPair()
 	if err != nil {
 		return 0, &hints.Error{What: "create the control socket", Why: err}
@@ -65,7 +71,7 @@ func Run(cfg *Config) (int, error) {
 	defer runtime.UnlockOSThread()
 
 	cmd := &exec.Cmd{
-		Path:       "/proc/self/exe",
+		Path:       exe,
 		Args:       []string{initArg0, stage1},
 		Env:        []string{},
 		Stdin:      os.Stdin,
