@@ -217,8 +217,7 @@ func (r *Runtime) Start(id string) error {
 	if err := h.save(); err != nil {
 		return err
 	}
-	st := h.state()
-	st.Status = specs.StateRunning // even if it already exited
+	st := h.rec.State // running, with its pid, even if it already exited
 	b, _ := json.Marshal(st)
 	for i, hk := range h.rec.Poststart {
 		// runtime-spec: a failed poststart hook is a warning; the
