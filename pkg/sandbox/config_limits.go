@@ -123,11 +123,14 @@ func ParseMemory(s string) (int64, error) {
 	bad := func(why string) (int64, error) {
 		return 0, &hints.Error{What: "--memory " + s, Why: errors.New(why), Hint: "use a number with an optional unit b, k, m or g, e.g. --memory 512m"}
 	}
-	num := strings.TrimRight(s, "bBkKmMgG")
-	unit := strings.ToLower(s[len(num):])
+	i := strings.IndexFunc(s, func(r rune) bool { return !(r >= '0' && r <= '9' || r == '.' || r == '-' || r == '+') })
+	if i < 0 {
+		i = len(s)
+	}
+	num, unit := s[:i], strings.ToLower(s[i:])
 	mult := map[string]int64{"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[unit]
 	if mult == 0 {
-		return bad(fmt.Sprintf("unknown unit %q", unit))
+		return bad(fmt.Sprintf("unknown unit %q", s[i:]))
 	}
 	v, err := strconv.ParseFloat(num, 64)
 	if err != nil || num == "" || math.IsNaN(v) || math.IsInf(v, 0) {
