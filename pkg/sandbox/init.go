@@ -43,7 +43,8 @@ func runInit(ch *channel, cfg *Config) error {
 			return err
 		}
 		var err error
-		if pid, err = syscall.ForkExec(path, cfg.Args, attr); err != nil {
+		argv0, argv := programArgv(cfg, path) // through the --ulimit trampoline
+		if pid, err = syscall.ForkExec(argv0, argv, attr); err != nil {
 			return execError(cfg.Args[0], err)
 		}
 		return nil
@@ -109,7 +110,8 @@ func execProgram(ch *channel, cfg *Config) error {
 			os.Exit(hints.ExitSetup)
 		}
 	}
-	err = unix.Exec(path, cfg.Args, cfg.Env)
+	argv0, argv := programArgv(cfg, path)
+	err = unix.Exec(argv0, argv, cfg.Env)
 	return execError(cfg.Args[0], err)
 }
 

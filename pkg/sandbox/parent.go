@@ -51,6 +51,11 @@ func Run(cfg *Config) (int, error) {
 		hints.Notice("%s", plan.Notice)
 	}
 	cfg.SetgroupsDeny = plan.SetgroupsDeny
+	lim, err := prepareLimits(cfg) // cgroup first: a refusal leaves nothing to undo
+	if err != nil {
+		return 0, err
+	}
+	defer lim.Close()
 
 	if err := closeInheritedFds(); err != nil {
 		return 0, err
@@ -111,6 +116,9 @@ func Run(cfg *Config) (int, error) {
 	s := &session{cmd: cmd, ch: parentEnd, waited: make(chan struct{})}
 	go s.wait()
 	defer s.kill()
+	if err := lim.started(cmd.Process.Pid, s.kill); err != nil {
+		return 0, err
+	}
 
 	if plan.Method == userns.Helpers {
 		if err := userns.ApplyHelpers(cmd.Process.Pid, plan, host); err != nil {
@@ -131,7 +139,7 @@ func Run(cfg *Config) (int, error) {
 	if err := parentEnd.send(message{Type: msgStart}); err != nil {
 		return 0, s.diedBefore("the program started", err)
 	}
-	return s.supervise(sigs)
+	return lim.status(s.supervise(sigs))
 }
 
 // session is one running child.

@@ -34,7 +34,7 @@ func DetectHost() (Host, error) {
 	h.NewUIDMap, _ = exec.LookPath("newuidmap")
 	h.NewGIDMap, _ = exec.LookPath("newgidmap")
 	h.HelpersSetID = h.NewUIDMap != "" && h.NewGIDMap != "" &&
-		privilegedHelper(h.NewUIDMap) && privilegedHelper(h.NewGIDMap)
+		PrivilegedHelper(h.NewUIDMap) && PrivilegedHelper(h.NewGIDMap)
 	return h, nil
 }
 
@@ -47,9 +47,9 @@ func readOwnMap(path string) ([]specs.LinuxIDMapping, error) {
 	return ParseMapFile(string(b))
 }
 
-// privilegedHelper: shadow installs the helpers setuid root, some
+// PrivilegedHelper: shadow installs the helpers setuid root, some
 // distributions give them file capabilities (CAP_SETUID/CAP_SETGID) instead.
-func privilegedHelper(path string) bool {
+func PrivilegedHelper(path string) bool {
 	var st unix.Stat_t
 	if err := unix.Stat(path, &st); err != nil {
 		return false
