@@ -64,6 +64,10 @@ func newBundle(t *testing.T, edit func(*specs.Spec)) *bundle {
 	for _, d := range []string{"proc", "dev", "sys", "tmp", "etc"} {
 		os.MkdirAll(filepath.Join(dir, "rootfs", d), 0o755)
 	}
+	// The rootfs belongs to the user, as an unpacked image does.
+	filepath.Walk(filepath.Join(dir, "rootfs"), func(p string, _ os.FileInfo, _ error) error {
+		return os.Lchown(p, int(testUser.UID), int(testUser.GID))
+	})
 	b.spec.Process.Terminal = false
 	b.spec.Process.Args = []string{"true"}
 	if edit != nil {
@@ -750,5 +754,42 @@ func TestSpecRefusesToOverwriteAConfig(t *testing.T) {
 	r := run(t, opts{}, "spec", "--bundle", dir)
 	if r.Code != 1 || !strings.HasPrefix(r.Stderr, "isolate: write "+dir+"/config.json: file exists") {
 		t.Errorf("second spec: %s", r)
+	}
+}
+
+func TestOCIConfigIsWhatTheProgramSees(t *testing.T) {
+	t.Parallel()
+	share := userDir(t)
+	os.WriteFile(filepath.Join(share, "shared"), []byte("from-the-host\n"), 0o644)
+	b := newBundle(t, func(s *specs.Spec) {
+		s.Hostname = "oci-box"
+		s.Process.Env = []string{"PATH=/bin", "GREETING=hello"}
+		s.Process.Cwd = "/work"
+		s.Process.Rlimits = []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Soft: 77, Hard: 77}}
+		s.Process.Capabilities = &specs.LinuxCapabilities{Bounding: []string{"CAP_KILL"}, Permitted: []string{"CAP_KILL"}, Effective: []string{"CAP_KILL"}}
+		s.Mounts = append(s.Mounts,
+			specs.Mount{Destination: "/share", Type: "bind", Source: share, Options: []string{"rbind", "ro"}},
+			specs.Mount{Destination: "/scratch", Type: "tmpfs", Source: "tmpfs", Options: []string{"size=1m"}})
+		s.Linux.MaskedPaths = append(s.Linux.MaskedPaths, "/etc/secret")
+		s.Linux.ReadonlyPaths = append(s.Linux.ReadonlyPaths, "/etc")
+		s.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward": "1"}
+		s.Process.Args = []string{"sh", "-c", `
+			echo host=$(hostname) env=$GREETING cwd=$(pwd) nofile=$(ulimit -n)
+			grep CapEff /proc/self/status
+			cat /marker /share/shared; test -s /etc/secret && echo secret-visible
+			touch /etc/x 2>/dev/null && echo etc-writable; touch /share/x 2>/dev/null && echo share-writable
+			touch /scratch/x && echo scratch-writable
+			cat /proc/sys/net/ipv4/ip_forward
+			test -e /usr/bin/go && echo host-fs-visible; true`}
+	})
+	os.WriteFile(filepath.Join(b.dir, "rootfs", "marker"), []byte("in-the-bundle\n"), 0o644)
+	os.WriteFile(filepath.Join(b.dir, "rootfs", "etc", "secret"), []byte("s3cret\n"), 0o644)
+	r := b.oci(t, "run", "--bundle", b.dir, "seen")
+	want := "host=oci-box env=hello cwd=/work nofile=77\nCapEff:\t0000000000000020\nin-the-bundle\nfrom-the-host\nscratch-writable\n1\n"
+	if r.Code != 0 || r.Stdout != want {
+		t.Fatalf("want stdout\n%s\ngot %s", want, r)
+	}
+	if r.Stderr != "" && !fallback {
+		t.Errorf("no warning expected for a config isolate applies fully: %q", r.Stderr)
 	}
 }

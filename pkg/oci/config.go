@@ -185,6 +185,13 @@ func Convert(s *specs.Spec, file, bundle, id string, euid int) (*Converted, erro
 	if err := convertSecurity(file, s, cfg, out); err != nil {
 		return nil, err
 	}
+	// Set by the trampoline of `isolate --ulimit` (package sandbox).
+	cfg.Limits.Rlimits = p.Rlimits
+	for i, r := range p.Rlimits {
+		if r.Soft > r.Hard {
+			return nil, fieldError(file, fmt.Sprintf("process.rlimits[%d]", i), "%s: soft limit %d above the hard limit %d", r.Type, r.Soft, r.Hard)
+		}
+	}
 	if s.Hostname != "" && !cfg.OCI.HasNew(specs.UTSNamespace) {
 		return nil, fieldError(file, "hostname", "needs a new uts namespace in linux.namespaces")
 	}

@@ -1,8 +1,6 @@
 package oci
 
 import (
-	"fmt"
-	"net"
 	"os"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -37,25 +35,21 @@ func openPty(size *specs.Box) (master, slave *os.File, err error) {
 }
 
 // sendConsole hands the pty master to the engine over the unix socket it
-// gave with --console-socket (SCM_RIGHTS), as runc does.
+// gave with --console-socket (SCM_RIGHTS), as runc does. Plain syscalls,
+// not package net: that would link the C resolver, and isolate must stay
+// a static binary that runs inside any root filesystem (the --ulimit
+// trampoline re-executes it there).
 func sendConsole(path string, master *os.File) error {
-	conn, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: path, Net: "unix"})
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return &hints.Error{What: "--console-socket " + path, Why: unwrapNet(err)}
+		return &hints.Error{What: "--console-socket " + path + ": socket", Why: err}
 	}
-	defer conn.Close()
-	if _, _, err := conn.WriteMsgUnix([]byte(master.Name()), unix.UnixRights(int(master.Fd())), nil); err != nil {
-		return &hints.Error{What: "send the pty to --console-socket " + path, Why: unwrapNet(err)}
+	defer unix.Close(fd)
+	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: path}); err != nil {
+		return &hints.Error{What: "--console-socket " + path, Why: err}
+	}
+	if err := unix.Sendmsg(fd, []byte(master.Name()), unix.UnixRights(int(master.Fd())), nil, 0); err != nil {
+		return &hints.Error{What: "send the pty to --console-socket " + path, Why: err}
 	}
 	return nil
-}
-
-func unwrapNet(err error) error {
-	if oe, ok := err.(*net.OpError); ok {
-		if se, ok := oe.Err.(*os.SyscallError); ok {
-			return se.Err
-		}
-		return oe.Err
-	}
-	return fmt.Errorf("%w", err)
 }

@@ -58,7 +58,6 @@ func unapplied(s *specs.Spec, out *Converted) {
 	if len(l.NetDevices) > 0 {
 		w("linux.netDevices ignored")
 	}
-	unappliedPending(s, out)
 }
 
 // emptyResources: engines send an empty object, or only the device

@@ -71,7 +71,7 @@ func Create(cfg *Config, o CreateOptions) (*Created, error) {
 		return nil, errors.New("sandbox.Create needs an OCI config")
 	}
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, ociField(err)
 	}
 	attr := &syscall.SysProcAttr{
 		// A session of its own: the container's terminal (if any) becomes
@@ -185,7 +185,7 @@ func Create(cfg *Config, o CreateOptions) (*Created, error) {
 		c.cmd.Wait()
 		return nil, &hints.Error{What: fmt.Sprintf("child exited with %s before the container was created", describe(cmd.ProcessState))}
 	case m.Type == msgError && m.Error != nil:
-		return nil, m.Error.toError()
+		return nil, ociField(m.Error.toError())
 	case m.Type != msgCreated:
 		return nil, &hints.Error{What: fmt.Sprintf("protocol: expected created, received %s", m.Type)}
 	}
@@ -207,6 +207,12 @@ func ociField(err error) error {
 		e.Hint = ""
 	case strings.HasPrefix(e.What, "--user "):
 		e.What = "config.json: process.user " + strings.TrimPrefix(e.What, "--user ")
+	case strings.HasPrefix(e.What, "--workdir "):
+		e.What = "config.json: process.cwd " + strings.TrimPrefix(e.What, "--workdir ")
+	case strings.HasPrefix(e.What, "--ulimit "), strings.HasPrefix(e.What, "rlimit "):
+		_, rest, _ := strings.Cut(e.What, " ")
+		e.What = "config.json: process.rlimits " + rest
+		e.Hint = ""
 	}
 	return &e
 }

@@ -96,6 +96,11 @@ func beforeFilesystemOCI(cfg *Config) error {
 			return &hints.Error{What: fmt.Sprintf("hooks.createContainer[%d] %s", i, h.Path), Why: err}
 		}
 	}
+	if cfg.FS.Rootfs != "" && cfg.Cwd != "" {
+		if err := makeCwd(cfg.FS.Rootfs, cfg.Cwd); err != nil {
+			return &hints.Error{What: "process.cwd: create " + cfg.Cwd + " in the root filesystem", Why: err}
+		}
+	}
 	for k, v := range cfg.OCI.Sysctl {
 		p := filepath.Join("/proc/sys", strings.ReplaceAll(k, ".", "/"))
 		if err := os.WriteFile(p, []byte(v), 0); err != nil {
@@ -146,11 +151,34 @@ func afterFilesystemOCI(cfg *Config) error {
 			return &hints.Error{What: "linux.rootfsPropagation " + rp, Why: err}
 		}
 	}
-	// runc creates a missing process.cwd; so does isolate.
-	if cfg.Cwd != "" {
-		if _, err := os.Stat(cfg.Cwd); errors.Is(err, os.ErrNotExist) {
-			os.MkdirAll(cfg.Cwd, 0o755)
+	return nil
+}
+
+// makeCwd creates a missing process.cwd in the root filesystem, as runc
+// does, before the root may become read-only. Every component is resolved
+// inside the root (openat2 RESOLVE_IN_ROOT): a symlink planted in the
+// image cannot make isolate create a directory outside of it.
+func makeCwd(rootfs, cwd string) error {
+	root, err := unix.Open(rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(root)
+	dir := "."
+	for _, c := range strings.Split(strings.Trim(filepath.Clean(cwd), "/"), "/") {
+		if c == "" {
+			continue
 		}
+		parent, err := unix.Openat2(root, dir, &unix.OpenHow{Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT})
+		if err != nil {
+			return err
+		}
+		err = unix.Mkdirat(parent, c, 0o755)
+		unix.Close(parent)
+		if err != nil && !errors.Is(err, unix.EEXIST) {
+			return err
+		}
+		dir = filepath.Join(dir, c)
 	}
 	return nil
 }
