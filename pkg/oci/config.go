@@ -167,6 +167,7 @@ func Convert(s *specs.Spec, file, bundle, id string, euid int) (*Converted, erro
 			ID:          id,
 			Bundle:      bundle,
 			Terminal:    p.Terminal,
+			ConsoleSize: p.ConsoleSize,
 			OOMScoreAdj: p.OOMScoreAdj,
 		},
 	}

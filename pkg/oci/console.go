@@ -1,55 +1,57 @@
 package oci
 
 import (
+	"errors"
 	"os"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/isolate-sandbox/isolate/pkg/hints"
 )
 
-// openPty returns a new pty's master and slave. The slave comes from
-// TIOCGPTPEER on the master (Linux 4.13), not from a path in /dev/pts
-// that someone could swap.
-func openPty(size *specs.Box) (master, slave *os.File, err error) {
-	m, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, nil, &hints.Error{What: "open /dev/ptmx", Why: err}
-	}
-	master = os.NewFile(uintptr(m), "/dev/ptmx")
-	if err := unix.IoctlSetPointerInt(m, unix.TIOCSPTLCK, 0); err != nil {
-		master.Close()
-		return nil, nil, &hints.Error{What: "unlock pty (TIOCSPTLCK)", Why: err}
-	}
-	s, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(m), unix.TIOCGPTPEER, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC)
-	if errno != 0 {
-		master.Close()
-		return nil, nil, &hints.Error{What: "open pty slave (TIOCGPTPEER)", Why: errno}
-	}
-	slave = os.NewFile(s, "pty-slave")
-	if size != nil {
-		unix.IoctlSetWinsize(m, unix.TIOCSWINSZ, &unix.Winsize{Row: uint16(size.Height), Col: uint16(size.Width)})
-	}
-	return master, slave, nil
-}
+// The container's pty is made inside it, in its own devpts (package
+// sandbox, setupConsole), and its master travels over a unix socket: the
+// engine's --console-socket, or for `isolate run` in the foreground a
+// socketpair whose other end isolate reads. Plain syscalls, not package
+// net: that would link the C resolver, and isolate must stay a static
+// binary that runs inside any root filesystem (the --ulimit trampoline
+// re-executes it there).
 
-// sendConsole hands the pty master to the engine over the unix socket it
-// gave with --console-socket (SCM_RIGHTS), as runc does. Plain syscalls,
-// not package net: that would link the C resolver, and isolate must stay
-// a static binary that runs inside any root filesystem (the --ulimit
-// trampoline re-executes it there).
-func sendConsole(path string, master *os.File) error {
+// connectConsole connects to the engine's console socket.
+func connectConsole(path string) (*os.File, error) {
 	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return &hints.Error{What: "--console-socket " + path + ": socket", Why: err}
+		return nil, &hints.Error{What: "--console-socket " + path + ": socket", Why: err}
 	}
-	defer unix.Close(fd)
 	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: path}); err != nil {
-		return &hints.Error{What: "--console-socket " + path, Why: err}
+		unix.Close(fd)
+		return nil, &hints.Error{What: "--console-socket " + path, Why: err}
 	}
-	if err := unix.Sendmsg(fd, []byte(master.Name()), unix.UnixRights(int(master.Fd())), nil, 0); err != nil {
-		return &hints.Error{What: "send the pty to --console-socket " + path, Why: err}
+	return os.NewFile(uintptr(fd), "console-socket"), nil
+}
+
+// consolePair is a socketpair: the child's end, and ours to receive on.
+func consolePair() (child, ours *os.File, err error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, &hints.Error{What: "console socketpair", Why: err}
 	}
-	return nil
+	return os.NewFile(uintptr(fds[0]), "console-child"), os.NewFile(uintptr(fds[1]), "console"), nil
+}
+
+// receiveMaster reads the pty master the container sent.
+func receiveMaster(f *os.File) (*os.File, error) {
+	buf, oob := make([]byte, 64), make([]byte, unix.CmsgSpace(4))
+	n, oobn, _, _, err := unix.Recvmsg(int(f.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
+	if err != nil {
+		return nil, &hints.Error{What: "receive the container's pty", Why: err}
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err == nil && len(msgs) == 1 {
+		var fds []int
+		if fds, err = unix.ParseUnixRights(&msgs[0]); err == nil && len(fds) == 1 {
+			return os.NewFile(uintptr(fds[0]), string(buf[:n])), nil
+		}
+	}
+	return nil, &hints.Error{What: "receive the container's pty", Why: errors.New("no file descriptor in the message")}
 }

@@ -93,22 +93,22 @@ func (r *Runtime) create(o CreateOptions) (*sandbox.Created, *os.File, error) {
 
 	so := sandbox.CreateOptions{Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr, ExecFifo: ff,
 		Notice: func(s string) { r.Log.Warn("%s", s) }}
-	var master *os.File
+	var master, ours *os.File
 	if cfg.OCI.Terminal {
-		var slave *os.File
-		master, slave, err = openPty(spec.Process.ConsoleSize)
+		var sock *os.File
+		if o.ConsoleSocket != "" {
+			sock, err = connectConsole(o.ConsoleSocket)
+		} else {
+			sock, ours, err = consolePair()
+		}
 		if err != nil {
 			return nil, nil, err
 		}
-		defer slave.Close()
-		if o.ConsoleSocket != "" {
-			defer master.Close()
-			if err := sendConsole(o.ConsoleSocket, master); err != nil {
-				return nil, nil, err
-			}
-			master = nil
+		defer sock.Close()
+		if ours != nil {
+			defer ours.Close()
 		}
-		so.Stdin, so.Stdout, so.Stderr, so.Console = slave, slave, slave, true
+		so.ConsoleSocket = sock
 	}
 	defer func() {
 		if !ok && master != nil {
@@ -159,6 +159,12 @@ func (r *Runtime) create(o CreateOptions) (*sandbox.Created, *os.File, error) {
 			c.Kill()
 		}
 	}()
+	if ours != nil {
+		// Sent during the set-up, so it is queued by now.
+		if master, err = receiveMaster(ours); err != nil {
+			return nil, nil, err
+		}
+	}
 	if err := h.save(); err != nil {
 		return nil, nil, err
 	}

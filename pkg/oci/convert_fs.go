@@ -46,10 +46,9 @@ func convertFS(file, bundle string, s *specs.Spec, cfg *sandbox.Config, out *Con
 			if !filepath.IsAbs(src) {
 				src = filepath.Join(bundle, src)
 			}
+			// Always recursive (rbind): a plain bind of a directory would
+			// show what lies under its submounts, which rbind covers.
 			cfg.FS.Volumes = append(cfg.FS.Volumes, mounts.Volume{Source: src, Dest: dst, ReadOnly: ro})
-			if !slices.Contains(m.Options, "rbind") {
-				out.warn("%s: bind of %s on %s is recursive (rbind): isolate binds every submount", field, src, dst)
-			}
 		case kernelMount(m.Type, dst):
 			// Made by the plan (see above).
 		case m.Type == "tmpfs":

@@ -31,10 +31,12 @@ import (
 
 // CreateOptions is what the OCI command line adds to a Config.
 type CreateOptions struct {
-	// Stdio of the container; a pty slave when Console.
+	// Stdio of the container (replaced by the pty with a console).
 	Stdin, Stdout, Stderr *os.File
-	// Console makes Stdin the controlling terminal of the container.
-	Console bool
+	// ConsoleSocket, when process.terminal is true, is a connected unix
+	// socket: the child allocates the pty inside the container's devpts
+	// and sends its master there (SCM_RIGHTS), as runc does.
+	ConsoleSocket *os.File
 	// ExecFifo is the read end (O_NONBLOCK) of the exec fifo.
 	ExecFifo *os.File
 	// CreateRuntime runs on the host once the namespaces exist and the ids
@@ -86,9 +88,6 @@ func Create(cfg *Config, o CreateOptions) (*Created, error) {
 		attr.Cloneflags |= uintptr(nsFlags[ns.Type])
 		newUser = newUser || ns.Type == specs.UserNamespace
 	}
-	if o.Console {
-		attr.Setctty, attr.Ctty = true, 0
-	}
 	args := []string{initArg0, stage2}
 	var plan userns.Plan
 	var host userns.Host
@@ -137,7 +136,7 @@ func Create(cfg *Config, o CreateOptions) (*Created, error) {
 		Stdin:       o.Stdin,
 		Stdout:      o.Stdout,
 		Stderr:      o.Stderr,
-		ExtraFiles:  []*os.File{childEnd.f, o.ExecFifo}, // fds 3 and 4
+		ExtraFiles:  []*os.File{childEnd.f, o.ExecFifo, o.ConsoleSocket}, // fds 3, 4 and 5
 		SysProcAttr: attr,
 	}
 	if err := cmd.Start(); err != nil {

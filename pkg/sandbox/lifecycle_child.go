@@ -18,6 +18,9 @@ import (
 // container: a read end that `isolate start` writes one byte into.
 const execFifoFd = 4
 
+// consoleFd is the console socket (ExtraFiles[2]) when process.terminal.
+const consoleFd = 5
+
 // nsFlags are the namespace types a config.json names, as clone flags.
 var nsFlags = map[specs.LinuxNamespaceType]int{
 	specs.UserNamespace:    unix.CLONE_NEWUSER,
@@ -57,6 +60,9 @@ func enterOCI(cfg *Config) error {
 	// Inherited without close-on-exec across stage 1's exec; the program
 	// must never get it (CVE-2024-21626 is a leaked fd).
 	unix.CloseOnExec(execFifoFd)
+	if cfg.OCI.Terminal {
+		unix.CloseOnExec(consoleFd)
+	}
 	for _, ns := range cfg.OCI.Namespaces {
 		if ns.Path == "" {
 			continue
@@ -140,6 +146,11 @@ func afterFilesystemOCI(cfg *Config) error {
 	for _, p := range o.ReadonlyPaths {
 		if err := readonlyPath(p); err != nil {
 			return &hints.Error{What: "linux.readonlyPaths: make " + p + " read-only", Why: err}
+		}
+	}
+	if o.Terminal {
+		if err := setupConsole(cfg); err != nil {
+			return err
 		}
 	}
 	if rp := o.RootfsPropagation; rp != "" {
@@ -252,6 +263,64 @@ func waitForStart(ch *channel, cfg *Config) error {
 	}
 	if cfg.User.Umask != nil {
 		unix.Umask(int(*cfg.User.Umask))
+	}
+	return nil
+}
+
+// setupConsole makes the container's terminal as runc does: a pty of the
+// container's own devpts (so that tty(1) and ttyname(3) find it under
+// /dev/pts), its slave on stdin, stdout, stderr and /dev/console and as
+// the controlling terminal, its master sent to the engine.
+func setupConsole(cfg *Config) error {
+	fail := func(what string, err error) error {
+		return &hints.Error{What: "process.terminal: " + what, Why: err}
+	}
+	master, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fail("open /dev/ptmx", err)
+	}
+	defer unix.Close(master)
+	if err := unix.IoctlSetPointerInt(master, unix.TIOCSPTLCK, 0); err != nil {
+		return fail("unlock the pty (TIOCSPTLCK)", err)
+	}
+	n, err := unix.IoctlGetUint32(master, unix.TIOCGPTN)
+	if err != nil {
+		return fail("pty number (TIOCGPTN)", err)
+	}
+	// TIOCGPTPEER (Linux 4.13): the slave of this master, not whatever a
+	// path in /dev/pts names by now.
+	s, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(master), unix.TIOCGPTPEER, unix.O_RDWR|unix.O_NOCTTY)
+	if errno != 0 {
+		return fail("open the pty slave (TIOCGPTPEER)", errno)
+	}
+	slave := int(s)
+	if sz := cfg.OCI.ConsoleSize; sz != nil {
+		unix.IoctlSetWinsize(master, unix.TIOCSWINSZ, &unix.Winsize{Row: uint16(sz.Height), Col: uint16(sz.Width)})
+	}
+	// The program owns its terminal, as login(1) arranges.
+	if err := unix.Fchown(slave, int(cfg.User.UID), int(cfg.User.GID)); err != nil {
+		return fail("chown the pty slave", err)
+	}
+	pts := fmt.Sprintf("/dev/pts/%d", n)
+	if fd, err := unix.Open("/dev/console", unix.O_CREAT|unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600); err == nil {
+		unix.Close(fd)
+		if err := unix.Mount(pts, "/dev/console", "", unix.MS_BIND, ""); err != nil {
+			return fail("bind "+pts+" on /dev/console", err)
+		}
+	}
+	if err := unix.Sendmsg(consoleFd, []byte(pts), unix.UnixRights(master), nil, 0); err != nil {
+		return fail("send the pty master to the console socket", err)
+	}
+	unix.Close(consoleFd)
+	for _, fd := range []int{0, 1, 2} {
+		if err := unix.Dup3(slave, fd, 0); err != nil {
+			return fail(fmt.Sprintf("dup the pty slave to fd %d", fd), err)
+		}
+	}
+	unix.Close(slave)
+	// This process leads its own session (Setsid at clone).
+	if err := unix.IoctlSetInt(0, unix.TIOCSCTTY, 0); err != nil {
+		return fail("make the pty the controlling terminal (TIOCSCTTY)", err)
 	}
 	return nil
 }

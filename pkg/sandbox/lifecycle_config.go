@@ -16,7 +16,8 @@ type OCIConfig struct {
 	Namespaces []specs.LinuxNamespace `json:"namespaces"`
 	// Terminal: stdin, stdout and stderr are a pty slave that becomes the
 	// controlling terminal.
-	Terminal bool `json:"terminal,omitempty"`
+	Terminal    bool       `json:"terminal,omitempty"`
+	ConsoleSize *specs.Box `json:"consoleSize,omitempty"`
 	// MaskedPaths and ReadonlyPaths are config.json's beyond the ones the
 	// filesystem plan always masks (package mounts); Mqueue lists where to
 	// mount a POSIX message queue filesystem; RootfsPropagation is applied
