@@ -793,3 +793,76 @@ func TestOCIConfigIsWhatTheProgramSees(t *testing.T) {
 		t.Errorf("no warning expected for a config isolate applies fully: %q", r.Stderr)
 	}
 }
+
+// podmanAsUser runs podman as the test user with isolate as its runtime
+// and a private storage, so that the user's own images are not touched.
+func podmanAsUser(t *testing.T, home, xdg string, args ...string) result {
+	t.Helper()
+	base := []string{"--root", filepath.Join(home, "storage"), "--runroot", filepath.Join(xdg, "run"),
+		"--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "file",
+		"--runtime", isolateBin}
+	cmd := command(opts{dir: home, env: []string{
+		// podman is the engine here: it needs newuidmap whatever mode
+		// isolate's own tests run in.
+		"PATH=" + defaultPath, "HOME=" + home, "XDG_RUNTIME_DIR=" + xdg, "XDG_CONFIG_HOME=" + filepath.Join(home, ".config"),
+	}}, append(base, args...)...)
+	cmd.Path, cmd.Args[0] = podmanPath, "podman"
+	var out, errb lockedBuffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := runBounded(cmd); err != nil {
+		t.Fatalf("podman %q: %v\n%s", args, err, errb.String())
+	}
+	return result{Stdout: out.String(), Stderr: errb.String(), Code: cmd.ProcessState.ExitCode()}
+}
+
+var podmanPath string
+
+func TestPodmanRunsContainersWithIsolateAsItsRuntime(t *testing.T) {
+	t.Parallel()
+	var err error
+	if podmanPath, err = exec.LookPath("podman"); err != nil {
+		if inCI {
+			t.Fatal("podman is not installed (apt-get install podman)")
+		}
+		t.Skip("podman is not installed")
+	}
+	home, xdg := userDir(t), userDir(t)
+	os.Chmod(xdg, 0o700)
+	// An image from a local tarball: no registry is reachable here.
+	rootfs := filepath.Join(userDir(t), "rootfs")
+	os.MkdirAll(filepath.Join(rootfs, "bin"), 0o755)
+	for _, d := range []string{"etc", "tmp", "proc", "sys", "dev", "root"} {
+		os.MkdirAll(filepath.Join(rootfs, d), 0o755)
+	}
+	bb, _ := os.ReadFile("/bin/busybox")
+	os.WriteFile(filepath.Join(rootfs, "bin", "busybox"), bb, 0o755)
+	for _, tool := range append(busyboxTools, "httpd", "wget", "tty") {
+		os.Symlink("busybox", filepath.Join(rootfs, "bin", tool))
+	}
+	os.WriteFile(filepath.Join(rootfs, "etc", "passwd"), []byte("root:x:0:0:root:/root:/bin/sh\n"), 0o644)
+	tarball := filepath.Join(home, "busybox.tar")
+	if out, err := exec.Command("tar", "-C", rootfs, "-cf", tarball, ".").CombinedOutput(); err != nil {
+		t.Fatalf("tar: %v: %s", err, out)
+	}
+	os.Chmod(tarball, 0o644)
+	if r := podmanAsUser(t, home, xdg, "import", tarball, "localhost/isolate-busybox:test"); r.Code != 0 {
+		t.Fatalf("podman import: %s", r)
+	}
+	defer podmanAsUser(t, home, xdg, "rm", "-af")
+
+	r := podmanAsUser(t, home, xdg, "run", "--rm", "localhost/isolate-busybox:test", "echo", "hello")
+	if r.Code != 0 || r.Stdout != "hello\n" {
+		t.Fatalf("podman run --rm IMAGE echo hello: %s", r)
+	}
+	r = podmanAsUser(t, home, xdg, "run", "--rm", "localhost/isolate-busybox:test", "sh", "-c", "exit 3")
+	if r.Code != 3 {
+		t.Errorf("podman run of a program exiting 3: %s", r)
+	}
+	r = podmanAsUser(t, home, xdg, "run", "--rm", "--hostname", "through-podman", "localhost/isolate-busybox:test", "sh", "-c", "hostname; id -u; echo $$")
+	if want := "through-podman\n0\n1\n"; r.Code != 0 || r.Stdout != want {
+		t.Errorf("podman run: want the host name, uid 0 and the program as PID 1, %q: %s", want, r)
+	}
+	if r := podmanAsUser(t, home, xdg, "ps", "-aq"); r.Stdout != "" {
+		t.Errorf("containers left after --rm: %q", r.Stdout)
+	}
+}
