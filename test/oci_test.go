@@ -679,6 +679,8 @@ func TestOCIBadInputIsOneLineExitOneAndLeavesNothing(t *testing.T) {
 			"isolate: %B/config.json: hostname: needs a new uts namespace in linux.namespaces"},
 		{"join a pid namespace", `{"ociVersion":"1.0.2","process":{"args":["true"],"cwd":"/"},"root":{"path":"rootfs"},"linux":{"namespaces":[{"type":"pid","path":"/proc/1/ns/pid"}]}}`, nil,
 			"isolate: %B/config.json: linux.namespaces[0].path: joining an existing pid namespace is not supported by isolate (only network, ipc, uts and cgroup namespaces can be joined)"},
+		{"no mount namespace", `{"ociVersion":"1.0.2","process":{"args":["true"],"cwd":"/"},"root":{"path":"rootfs"},"linux":{"namespaces":[{"type":"pid"}]}}`, nil,
+			`isolate: %B/config.json: linux.namespaces: isolate needs a mount namespace (type "mount") to build the container's root filesystem`},
 		{"bad ID", "", func(b *bundle) []string { return []string{"create", "--bundle", b.dir, "../up"} },
 			`isolate: container ID "../up": use only letters, digits, '_', '+', '-' and '.'`},
 		{"unwritable state directory", "", func(b *bundle) []string {

@@ -267,6 +267,16 @@ func convertLinux(file string, l *specs.Linux, cfg *sandbox.Config, euid int, ou
 			}
 		}
 	}
+	// The root filesystem is built with mounts and pivot_root: without a
+	// mount namespace of its own that would happen to the caller's.
+	if !seen[specs.MountNamespace] {
+		return fieldError(file, "linux.namespaces", "isolate needs a mount namespace (type \"mount\") to build the container's root filesystem")
+	}
+	for i, ns := range l.Namespaces {
+		if ns.Type == specs.MountNamespace && ns.Path != "" {
+			return fieldError(file, fmt.Sprintf("linux.namespaces[%d].path", i), "joining an existing mount namespace is not supported by isolate (only network, ipc, uts and cgroup namespaces can be joined)")
+		}
+	}
 	nss := append([]specs.LinuxNamespace(nil), l.Namespaces...)
 	if !seen[specs.UserNamespace] {
 		if len(l.UIDMappings) > 0 || len(l.GIDMappings) > 0 {

@@ -58,7 +58,13 @@ func TestConvertRefusesAndNamesTheField(t *testing.T) {
 			MakeRootless(s)
 			s.Linux.UIDMappings = append(s.Linux.UIDMappings, specs.LinuxIDMapping{ContainerID: 0, HostID: 5000, Size: 2})
 		}, "linux.uidMappings: ranges"},
-		{"hostname without uts", func(s *specs.Spec) { s.Linux.Namespaces = s.Linux.Namespaces[:2] }, "hostname: needs a new uts namespace"},
+		{"hostname without uts", func(s *specs.Spec) {
+			s.Linux.Namespaces = []specs.LinuxNamespace{{Type: specs.MountNamespace}, {Type: specs.PIDNamespace}}
+		}, "hostname: needs a new uts namespace"},
+		{"no mount namespace", func(s *specs.Spec) {
+			// The root would be pivoted in the caller's mount namespace.
+			s.Linux.Namespaces = []specs.LinuxNamespace{{Type: specs.PIDNamespace}}
+		}, "linux.namespaces: isolate needs a mount namespace"},
 		{"relative hook", func(s *specs.Spec) { s.Hooks = &specs.Hooks{Poststop: []specs.Hook{{Path: "x"}}} }, "hooks.poststop[0].path"},
 		{"zero timeout", func(s *specs.Spec) {
 			z := 0

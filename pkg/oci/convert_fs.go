@@ -36,8 +36,8 @@ func convertFS(file, bundle string, s *specs.Spec, cfg *sandbox.Config, out *Con
 		ro := slices.Contains(m.Options, "ro")
 		switch {
 		case bind && dst == "/sys":
-			// The rootless form of sysfs (runc spec --rootless): the plan
-			// mounts sysfs, or binds the host's read-only where refused.
+			// The rootless form of sysfs (runc spec --rootless).
+			cfg.OCI.KernelMounts = append(cfg.OCI.KernelMounts, m)
 		case bind:
 			src := m.Source
 			if src == "" {
@@ -49,6 +49,10 @@ func convertFS(file, bundle string, s *specs.Spec, cfg *sandbox.Config, out *Con
 			// Always recursive (rbind): a plain bind of a directory would
 			// show what lies under its submounts, which rbind covers.
 			cfg.FS.Volumes = append(cfg.FS.Volumes, mounts.Volume{Source: src, Dest: dst, ReadOnly: ro})
+		case m.Type == "mqueue" || m.Type == "sysfs" && dst == "/sys" || m.Type == "tmpfs" && dst == "/dev/shm":
+			// Mounted again on top of the plan's, as config.json says
+			// and in its order (see sandbox.afterFilesystemOCI).
+			cfg.OCI.KernelMounts = append(cfg.OCI.KernelMounts, m)
 		case kernelMount(m.Type, dst):
 			// Made by the plan (see above).
 		case m.Type == "tmpfs":
@@ -59,8 +63,6 @@ func convertFS(file, bundle string, s *specs.Spec, cfg *sandbox.Config, out *Con
 				}
 			}
 			cfg.FS.Tmpfs = append(cfg.FS.Tmpfs, t)
-		case m.Type == "mqueue":
-			cfg.OCI.Mqueue = append(cfg.OCI.Mqueue, dst)
 		case m.Type == "cgroup" || m.Type == "cgroup2":
 			out.warn("%s: cgroup mount on %s ignored: isolate manages no cgroups", field, dst)
 		default:

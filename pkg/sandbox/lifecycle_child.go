@@ -129,13 +129,9 @@ func afterFilesystemOCI(cfg *Config) error {
 		return nil
 	}
 	o := cfg.OCI
-	for _, dst := range o.Mqueue {
-		if err := os.MkdirAll(dst, 0o755); err != nil {
-			return &hints.Error{What: "mounts: mqueue on " + dst, Why: unwrapPath(err)}
-		}
-		// Allowed to the owner of the ipc namespace (ipc_namespaces(7)).
-		if err := unix.Mount("mqueue", dst, "mqueue", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
-			return &hints.Error{What: "mounts: mount mqueue on " + dst + " (MS_NOSUID|MS_NODEV|MS_NOEXEC)", Why: err}
+	for _, m := range o.KernelMounts {
+		if err := kernelMount(m); err != nil {
+			return &hints.Error{What: fmt.Sprintf("mounts: %s on %s", m.Type, m.Destination), Why: err}
 		}
 	}
 	for _, p := range o.MaskedPaths {
@@ -192,6 +188,59 @@ func makeCwd(rootfs, cwd string) error {
 		dir = filepath.Join(dir, c)
 	}
 	return nil
+}
+
+// mountFlags are the mount(2) flags among config.json's mount options;
+// the rest (mode=, size=, ...) is the filesystem's data.
+var mountFlags = map[string]uintptr{
+	"ro": unix.MS_RDONLY, "nosuid": unix.MS_NOSUID, "nodev": unix.MS_NODEV, "noexec": unix.MS_NOEXEC,
+	"relatime": unix.MS_RELATIME, "strictatime": unix.MS_STRICTATIME, "noatime": unix.MS_NOATIME,
+	"sync": unix.MS_SYNCHRONOUS, "dirsync": unix.MS_DIRSYNC,
+}
+
+// kernelMount mounts an mqueue, the /dev/shm tmpfs or sysfs (or, for a
+// rootless config, a bind of /sys) as config.json gives it. The plan
+// already made /dev/shm and /sys; a new mount on top carries the
+// config's source and options and keeps the config's order in the mount
+// table, which engines and the runtime-spec tests read.
+func kernelMount(m specs.Mount) error {
+	var flags uintptr
+	var data []string
+	bind := false
+	for _, o := range m.Options {
+		switch {
+		case mountFlags[o] != 0:
+			flags |= mountFlags[o]
+		case o == "bind" || o == "rbind":
+			bind = true
+		case strings.Contains(o, "="):
+			data = append(data, o)
+		}
+	}
+	if err := os.MkdirAll(m.Destination, 0o755); err != nil {
+		return unwrapPath(err)
+	}
+	src := m.Source
+	if src == "" {
+		src = m.Type
+	}
+	if !bind {
+		err := unix.Mount(src, m.Destination, m.Type, flags, strings.Join(data, ","))
+		if err == nil || m.Type != "sysfs" {
+			return err
+		}
+		// A new sysfs needs the network namespace's owner to be the
+		// initial user namespace: rootless, bind the plan's /sys instead.
+	}
+	if err := unix.Mount(m.Destination, m.Destination, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return err
+	}
+	var st unix.Statfs_t
+	if err := unix.Statfs(m.Destination, &st); err != nil {
+		return err
+	}
+	locked := uintptr(st.Flags) & (unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC)
+	return unix.Mount(m.Destination, m.Destination, "", unix.MS_BIND|unix.MS_REMOUNT|flags|locked, "")
 }
 
 // maskPath hides p as runc does: /dev/null over a file, an empty

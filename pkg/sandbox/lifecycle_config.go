@@ -19,13 +19,14 @@ type OCIConfig struct {
 	Terminal    bool       `json:"terminal,omitempty"`
 	ConsoleSize *specs.Box `json:"consoleSize,omitempty"`
 	// MaskedPaths and ReadonlyPaths are config.json's beyond the ones the
-	// filesystem plan always masks (package mounts); Mqueue lists where to
-	// mount a POSIX message queue filesystem; RootfsPropagation is applied
-	// to the new root. All after the mounts, inside the new root.
-	MaskedPaths       []string `json:"maskedPaths,omitempty"`
-	ReadonlyPaths     []string `json:"readonlyPaths,omitempty"`
-	Mqueue            []string `json:"mqueue,omitempty"`
-	RootfsPropagation string   `json:"rootfsPropagation,omitempty"`
+	// filesystem plan always masks (package mounts); KernelMounts are
+	// config.json's mqueue, /dev/shm and /sys mounts, made (again) as it
+	// describes them and in its order; RootfsPropagation is applied to the
+	// new root. All after the filesystem plan, inside the new root.
+	MaskedPaths       []string      `json:"maskedPaths,omitempty"`
+	ReadonlyPaths     []string      `json:"readonlyPaths,omitempty"`
+	KernelMounts      []specs.Mount `json:"kernelMounts,omitempty"`
+	RootfsPropagation string        `json:"rootfsPropagation,omitempty"`
 	// Sysctl is written to /proc/sys inside, after the mounts.
 	Sysctl map[string]string `json:"sysctl,omitempty"`
 	// OOMScoreAdj is written to /proc/self/oom_score_adj.
