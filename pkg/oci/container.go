@@ -295,8 +295,7 @@ func killPidNS(pid int, sig unix.Signal) {
 func (r *Runtime) Delete(id string, force bool) error {
 	h, err := r.Store.load(id)
 	if err != nil {
-		var he *hints.Error
-		if force && errors.As(err, &he) && he.Why != nil && he.Why.Error() == "does not exist" {
+		if force && errors.Is(err, ErrNotExist) {
 			return nil // runc: delete --force of a missing container succeeds
 		}
 		return err

@@ -22,6 +22,17 @@ import (
 // satisfied by it.
 func convertFS(file, bundle string, s *specs.Spec, cfg *sandbox.Config, out *Converted) error {
 	cfg.FS.Spec = mounts.Spec{Rootfs: out.Rootfs, ReadOnly: s.Root.Readonly}
+	// The plan mounts in its own fixed order. From config.json's first
+	// mount that isolate makes itself on top of the plan's (mqueue,
+	// /dev/shm, /sys), every later mount is made or attached again, so
+	// that the mount table lists them in config.json's order.
+	replayFrom := len(s.Mounts)
+	for i, m := range s.Mounts {
+		if remade(m) {
+			replayFrom = i
+			break
+		}
+	}
 	for i, m := range s.Mounts {
 		field := fmt.Sprintf("mounts[%d]", i)
 		dst := m.Destination
@@ -34,10 +45,13 @@ func convertFS(file, bundle string, s *specs.Spec, cfg *sandbox.Config, out *Con
 		dst = path.Clean(dst)
 		bind := m.Type == "bind" || slices.Contains(m.Options, "bind") || slices.Contains(m.Options, "rbind")
 		ro := slices.Contains(m.Options, "ro")
-		switch {
-		case bind && dst == "/sys":
-			// The rootless form of sysfs (runc spec --rootless).
+		if i >= replayFrom && (bind || m.Type == "tmpfs" || remade(m)) {
+			m.Destination = dst
 			cfg.OCI.KernelMounts = append(cfg.OCI.KernelMounts, m)
+		}
+		switch {
+		case remade(m):
+			// Only in the replay above.
 		case bind:
 			src := m.Source
 			if src == "" {
@@ -49,10 +63,6 @@ func convertFS(file, bundle string, s *specs.Spec, cfg *sandbox.Config, out *Con
 			// Always recursive (rbind): a plain bind of a directory would
 			// show what lies under its submounts, which rbind covers.
 			cfg.FS.Volumes = append(cfg.FS.Volumes, mounts.Volume{Source: src, Dest: dst, ReadOnly: ro})
-		case m.Type == "mqueue" || m.Type == "sysfs" && dst == "/sys" || m.Type == "tmpfs" && dst == "/dev/shm":
-			// Mounted again on top of the plan's, as config.json says
-			// and in its order (see sandbox.afterFilesystemOCI).
-			cfg.OCI.KernelMounts = append(cfg.OCI.KernelMounts, m)
 		case kernelMount(m.Type, dst):
 			// Made by the plan (see above).
 		case m.Type == "tmpfs":
@@ -91,6 +101,14 @@ func convertFS(file, bundle string, s *specs.Spec, cfg *sandbox.Config, out *Con
 		return fieldError(file, "linux.rootfsPropagation", "%q: want private, slave, shared or unbindable (optionally with r)", s.Linux.RootfsPropagation)
 	}
 	return nil
+}
+
+// remade: mounted by isolate on top of the plan's, as config.json gives
+// them (sandbox.kernelMount): their source and options are the config's.
+func remade(m specs.Mount) bool {
+	dst := path.Clean(m.Destination)
+	bind := m.Type == "bind" || slices.Contains(m.Options, "bind") || slices.Contains(m.Options, "rbind")
+	return m.Type == "mqueue" || dst == "/sys" && (m.Type == "sysfs" || bind) || dst == "/dev/shm" && m.Type == "tmpfs"
 }
 
 // kernelMount: the plan always makes these.

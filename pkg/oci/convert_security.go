@@ -36,9 +36,7 @@ func convertSecurity(file string, s *specs.Spec, cfg *sandbox.Config, out *Conve
 	// Landlock is isolate's own second layer for `isolate PROGRAM`; a
 	// config.json cannot express it, and an image writes where it likes.
 	cfg.Security.Landlock = "off"
-	if !s.Process.NoNewPrivileges {
-		out.warn("process.noNewPrivileges is false, but isolate always sets no_new_privs: setuid programs and file capabilities do not raise privileges in the container")
-	}
+	cfg.Security.AllowNewPrivs = !s.Process.NoNewPrivileges
 	if s.Process.User.Username != "" {
 		out.warn("process.user.username %q ignored: isolate runs process.user.uid/gid", s.Process.User.Username)
 	}

@@ -196,8 +196,11 @@ func (s Store) load(id string) (*handle, error) {
 	return h, nil
 }
 
+// ErrNotExist is the cause of every "container does not exist" error.
+var ErrNotExist = errors.New("does not exist")
+
 func notExist(id string) error {
-	return &hints.Error{What: fmt.Sprintf("container %q", id), Why: errors.New("does not exist"), Hint: "isolate list shows the containers of this --root"}
+	return &hints.Error{What: fmt.Sprintf("container %q", id), Why: ErrNotExist, Hint: "isolate list shows the containers of this --root"}
 }
 
 // save replaces state.json atomically.

@@ -90,7 +90,8 @@ func securityPlan(cfg *Config) (*security.Plan, error) {
 	if cfg.User.UID != 0 || cfg.User.GID != 0 || len(cfg.User.AdditionalGids) > 0 {
 		p.User = &security.Identity{UID: cfg.User.UID, GID: cfg.User.GID, Groups: cfg.User.AdditionalGids, NoSetGroups: cfg.SetgroupsDeny}
 	}
-	if sc.Landlock != "off" {
+	p.AllowNewPrivs = sc.AllowNewPrivs
+	if sc.Landlock != "off" && !sc.AllowNewPrivs {
 		writable, all := landlockWritable(cfg)
 		abi := security.LandlockABI()
 		switch {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -204,6 +205,11 @@ var mountFlags = map[string]uintptr{
 // config's source and options and keeps the config's order in the mount
 // table, which engines and the runtime-spec tests read.
 func kernelMount(m specs.Mount) error {
+	if !remade(m) {
+		// A bind or tmpfs of the plan, attached again at this point of
+		// the order.
+		return reattach(m)
+	}
 	var flags uintptr
 	var data []string
 	bind := false
@@ -241,6 +247,29 @@ func kernelMount(m specs.Mount) error {
 	}
 	locked := uintptr(st.Flags) & (unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC)
 	return unix.Mount(m.Destination, m.Destination, "", unix.MS_BIND|unix.MS_REMOUNT|flags|locked, "")
+}
+
+// remade mirrors oci.remade: the mounts made here from config.json.
+func remade(m specs.Mount) bool {
+	bind := m.Type == "bind" || slices.Contains(m.Options, "bind") || slices.Contains(m.Options, "rbind")
+	return m.Type == "mqueue" || m.Destination == "/sys" && (m.Type == "sysfs" || bind) || m.Destination == "/dev/shm" && m.Type == "tmpfs"
+}
+
+// reattach binds the mount at m.Destination on itself: a new mount with
+// the same content and flags, later in the mount table.
+func reattach(m specs.Mount) error {
+	if err := unix.Mount(m.Destination, m.Destination, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return err
+	}
+	if !slices.Contains(m.Options, "ro") {
+		return nil
+	}
+	var st unix.Statfs_t
+	if err := unix.Statfs(m.Destination, &st); err != nil {
+		return err
+	}
+	locked := uintptr(st.Flags) & (unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC)
+	return unix.Mount(m.Destination, m.Destination, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|locked, "")
 }
 
 // maskPath hides p as runc does: /dev/null over a file, an empty
