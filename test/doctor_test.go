@@ -3,6 +3,7 @@ package test
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -96,5 +97,26 @@ func TestProgramNamedDoctorRunsAfterDashDash(t *testing.T) {
 	r := run(t, opts{}, "doctor", "extra")
 	if r.Code != 125 || !strings.Contains(r.Stderr, "  hint: to run a program named doctor: isolate -- doctor extra") {
 		t.Errorf("isolate doctor extra: %s", r)
+	}
+}
+
+// A host where isolate cannot run, for real: an outer user namespace with
+// user.max_user_namespaces=0 (limits are per user namespace) plays it.
+func TestDoctorOnAHostWithoutUserNamespacesExits2(t *testing.T) {
+	t.Parallel()
+	cmd := exec.Command("unshare", "--user", "--map-root-user", "sh", "-c",
+		`echo 0 > /proc/sys/user/max_user_namespaces && exec "$0" doctor`, isolateBin)
+	res := runCmd(t, cmd)
+	if res.Code != 2 {
+		t.Fatalf("want exit 2: %s", res)
+	}
+	for _, want := range []string{
+		"✗ unprivileged user namespaces: disabled: user.max_user_namespaces=0\n    fix: sudo sysctl -w user.max_user_namespaces=15000\n",
+		"✗ creating a user namespace: clone(CLONE_NEWUSER) failed: no space left on device\n    fix: the user namespace limit is reached or zero: sudo sysctl -w user.max_user_namespaces=15000\n",
+		"isolate cannot run here until the ✗ lines are fixed (exit 2)\n",
+	} {
+		if !strings.Contains(res.Stdout, want) {
+			t.Errorf("doctor output lacks\n%s\ngot:\n%s", want, res.Stdout)
+		}
 	}
 }

@@ -111,9 +111,14 @@ func TestZshCompletionLoads(t *testing.T) {
 		t.Fatal("zsh is needed for this test (apt-get install zsh)")
 	}
 	script := output(t, "completion", "zsh")
-	f := t.TempDir() + "/_isolate"
+	dir := t.TempDir()
+	f := dir + "/_isolate"
 	os.WriteFile(f, []byte(script), 0o644)
-	out, err := exec.Command("zsh", "-f", "-c", "zsh -n "+f+" && autoload -U compinit && compinit -u -d /dev/null && source "+f+" && print -r -- $_comps[isolate]").CombinedOutput()
+	// compinit replaces its dump file with mv: it must be a file of ours
+	// (never /dev/null, which it would replace on the host).
+	cmd := exec.Command("zsh", "-f", "-c", "zsh -n "+f+" && autoload -U compinit && compinit -u -d "+dir+"/zcompdump && source "+f+" && print -r -- $_comps[isolate]")
+	cmd.Env = []string{"HOME=" + dir, "ZDOTDIR=" + dir, "PATH=/usr/bin:/bin"}
+	out, err := cmd.CombinedOutput()
 	if err != nil || strings.TrimSpace(string(out)) != "_isolate" {
 		t.Fatalf("zsh did not register _isolate: %v\n%s", err, out)
 	}

@@ -29,6 +29,7 @@ type Group struct {
 	Controllers []string // what cgroup.controllers of that cgroup offers
 	Top         []string // what the hierarchy's root offers
 	Owner       uint32   // owner of the directory (systemd's Delegate=yes chowns it)
+	NSDelegate  bool     // mounted with nsdelegate: cgroup namespaces are delegation boundaries
 }
 
 // Dir is the directory of the caller's cgroup, below Root.
@@ -41,7 +42,7 @@ func (g *Group) HostDir() string { return filepath.Join(g.Mount, g.Path) }
 // proc/self/mountinfo below root). Its errors say what is missing and how to
 // get it.
 func Find(root string) (*Group, error) {
-	mount, mountRoot, err := cgroup2Mount(filepath.Join(root, "proc/self/mountinfo"))
+	mount, mountRoot, opts, err := cgroup2Mount(filepath.Join(root, "proc/self/mountinfo"))
 	if err != nil {
 		return nil, &hints.Error{What: "cgroup v2", Why: err, Hint: hints.CgroupV2}
 	}
@@ -68,6 +69,9 @@ func Find(root string) (*Group, error) {
 		return nil, &hints.Error{What: "cgroup v2", Why: fmt.Errorf("own cgroup %s is outside the mount of %s at %s", own, mountRoot, mount)}
 	}
 	g := &Group{Root: root, Mount: mount, Path: "/" + strings.TrimPrefix(rel, "/"), Top: top}
+	for _, o := range strings.Split(opts, ",") {
+		g.NSDelegate = g.NSDelegate || o == "nsdelegate"
+	}
 	var st unix.Stat_t
 	if err := unix.Stat(g.Dir(), &st); err != nil {
 		return nil, &hints.Error{What: "cgroup v2: " + g.HostDir(), Why: err}
@@ -92,6 +96,15 @@ func (g *Group) Delegated(uid uint32, need []string) error {
 			}
 		}
 	}
+	// Everything isolate creates below a delegated cgroup belongs to the
+	// user, and so to the sandbox's root, who could raise its own
+	// memory.max. With nsdelegate the kernel refuses writes to the control
+	// files of a cgroup namespace's root from inside it, and moves across
+	// its border (cgroup-v2.rst, "Delegation Containment"); the sandbox
+	// enters a cgroup namespace rooted at its own cgroup (applyLimits).
+	if uid != 0 && !g.NSDelegate {
+		return &hints.Error{What: "cgroup v2", Why: fmt.Errorf("%s is mounted without nsdelegate: the sandbox could lift its own limits", g.Mount), Hint: hints.CgroupNSDelegate}
+	}
 	if missing := Missing(g.Controllers, need); len(missing) > 0 {
 		return &hints.Error{What: "cgroup v2", Why: fmt.Errorf("controller %s is not delegated to %s (it offers: %s)", strings.Join(missing, ", "), g.HostDir(), strings.Join(g.Controllers, " ")), Hint: hints.CgroupControllers}
 	}
@@ -114,11 +127,11 @@ func Missing(have, need []string) []string {
 }
 
 // cgroup2Mount finds the cgroup2 mount in a mountinfo file
-// (proc_pid_mountinfo(5)): its mount point and its root.
-func cgroup2Mount(path string) (mount, root string, err error) {
+// (proc_pid_mountinfo(5)): its mount point, its root and its options.
+func cgroup2Mount(path string) (mount, root, opts string, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return "", "", err
+		return "", "", "", err
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
@@ -129,11 +142,11 @@ func cgroup2Mount(path string) (mount, root string, err error) {
 			continue
 		}
 		a, b := strings.Fields(pre), strings.Fields(post)
-		if len(a) >= 5 && len(b) >= 1 && b[0] == "cgroup2" {
-			return unescape(a[4]), unescape(a[3]), nil
+		if len(a) >= 6 && len(b) >= 3 && b[0] == "cgroup2" {
+			return unescape(a[4]), unescape(a[3]), a[5] + "," + b[2], nil
 		}
 	}
-	return "", "", sc.Err()
+	return "", "", "", sc.Err()
 }
 
 // unescape undoes mountinfo's octal escapes (\040 for a space).

@@ -3,6 +3,7 @@ package cgroups
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -22,7 +23,7 @@ func fakeDelegated(t *testing.T) (root string, uid uint32) {
 			t.Fatal(err)
 		}
 	}
-	put("/proc/self/mountinfo", "22 27 0:21 / /proc rw - proc proc rw\n41 31 0:38 / /sys/fs/cgroup rw,nsdelegate - cgroup2 cgroup2 rw\n")
+	put("/proc/self/mountinfo", "22 27 0:21 / /proc rw - proc proc rw\n41 31 0:38 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate\n")
 	put("/proc/self/cgroup", "0::"+scope+"\n")
 	put("/sys/fs/cgroup/cgroup.controllers", "cpuset cpu io memory pids\n")
 	dir := root + "/sys/fs/cgroup" + scope
@@ -104,6 +105,28 @@ func TestDelegatedScopeGetsASandboxCgroupWithLimits(t *testing.T) {
 	}
 }
 
+func TestCgroupsOfAKilledIsolateAreSweptOnTheNextStart(t *testing.T) {
+	root, _ := fakeDelegated(t)
+	RemoveDir = os.RemoveAll
+	defer func() { RemoveDir = os.Remove }()
+	g, _ := Find(root)
+	// A pid above pid_max (4194304 at most) cannot be alive; ours is.
+	dead, live := "isolate-99999999", "isolate-"+strconv.Itoa(os.Getpid())
+	for _, d := range []string{dead, dead + ".self", live, "other"} {
+		os.Mkdir(filepath.Join(g.Dir(), d), 0o755)
+	}
+	s, err := g.NewSandbox("isolate-1", Limits{PidsMax: 5}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for d, want := range map[string]bool{dead: false, dead + ".self": false, live: true, "other": true} {
+		if _, err := os.Stat(filepath.Join(g.Dir(), d)); (err == nil) != want {
+			t.Errorf("%s exists = %v, want %v", d, err == nil, want)
+		}
+	}
+}
+
 func TestControllersAlreadyEnabledNeedNoMove(t *testing.T) {
 	root, _ := fakeDelegated(t)
 	g, _ := Find(root)
@@ -135,6 +158,9 @@ func TestHostsWithoutDelegationSayHowToGetIt(t *testing.T) {
 			os.WriteFile(root+"/sys/fs/cgroup/cgroup.controllers", nil, 0o644)
 		}, 0, "without controllers", hints.CgroupV2},
 		{"someone else's cgroup", func(string) {}, 4343, "is not delegated to you", hints.CgroupDelegate},
+		{"cgroup2 without nsdelegate: the sandbox could raise its own limits", func(root string) {
+			os.WriteFile(root+"/proc/self/mountinfo", []byte("41 31 0:38 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n"), 0o644)
+		}, 0, "mounted without nsdelegate", hints.CgroupNSDelegate},
 		{"cpu not delegated", func(root string) {
 			os.WriteFile(root+"/sys/fs/cgroup"+scope+"/cgroup.controllers", []byte("memory pids\n"), 0o644)
 		}, 0, "controller cpu is not delegated", hints.CgroupControllers},

@@ -87,6 +87,7 @@ func (g *Group) NewSandbox(name string, l Limits, selfPid int) (s *Sandbox, err 
 			s = nil
 		}
 	}()
+	sweep(g.Dir())
 	need := l.Controllers()
 	subtree, _ := readFields(filepath.Join(g.Dir(), "cgroup.subtree_control"))
 	toEnable := Missing(subtree, need)
@@ -162,6 +163,22 @@ func removeWhenEmpty(dir string) error {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return err
+}
+
+// sweep removes what an isolate killed with SIGKILL left: "isolate-PID"
+// and "isolate-PID.self" cgroups whose isolate is gone. rmdir removes only
+// empty cgroups (cgroup-v2.rst), so a sandbox that still runs is never
+// touched; a live PID is skipped even when reused by another program.
+func sweep(dir string) {
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		pidStr, ok := strings.CutPrefix(strings.TrimSuffix(e.Name(), ".self"), "isolate-")
+		pid, err := strconv.Atoi(pidStr)
+		if !e.IsDir() || !ok || err != nil || pid <= 0 || unix.Kill(pid, 0) != unix.ESRCH {
+			continue
+		}
+		RemoveDir(filepath.Join(dir, e.Name()))
+	}
 }
 
 func mkdir(dir string) error {

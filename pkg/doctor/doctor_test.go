@@ -25,7 +25,7 @@ func fakeHost(t *testing.T) Host {
 		"/proc/sys/net/ipv4/ping_group_range":           "0\t2147483647\n",
 		"/proc/sys/net/ipv4/ip_unprivileged_port_start": "1024\n",
 		"/proc/filesystems":                             "nodev\tproc\nnodev\toverlay\n",
-		"/proc/self/mountinfo":                          "22 27 0:21 / /proc rw - proc proc rw\n30 22 0:40 / /proc/sys/fs/binfmt_misc rw - binfmt_misc binfmt_misc rw\n41 31 0:38 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n",
+		"/proc/self/mountinfo":                          "22 27 0:21 / /proc rw - proc proc rw\n30 22 0:40 / /proc/sys/fs/binfmt_misc rw - binfmt_misc binfmt_misc rw\n41 31 0:38 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate\n",
 		"/proc/self/cgroup":                             "0::/user.slice/user-1000.slice/user@1000.service/app.slice/isolate.scope\n",
 		"/sys/fs/cgroup/cgroup.controllers":             "cpuset cpu io memory pids\n",
 		"/etc/subuid":                                   "alice:100000:65536\n",
@@ -144,7 +144,7 @@ func TestEachBrokenHostGivesItsFixAndExitStatus(t *testing.T) {
 			"creating a user namespace", Fail, "", 2},
 		{"masked /proc inside a container", func(t *testing.T, h *Host) {
 			write(t, h.Root, "/.dockerenv", "")
-			write(t, h.Root, "/proc/self/mountinfo", "22 27 0:21 / /proc rw - proc proc rw\n50 22 0:5 /null /proc/kcore rw - devtmpfs udev rw\n41 31 0:38 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n")
+			write(t, h.Root, "/proc/self/mountinfo", "22 27 0:21 / /proc rw - proc proc rw\n50 22 0:5 /null /proc/kcore rw - devtmpfs udev rw\n41 31 0:38 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate\n")
 		}, "/proc", Fail, hints.ProcMasked, 2},
 		{"no newuidmap", func(t *testing.T, h *Host) { os.Remove(h.Root + "/usr/bin/newuidmap") },
 			"newuidmap", Warn, hints.InstallUIDMap, 1},
@@ -190,6 +190,9 @@ func TestEachBrokenHostGivesItsFixAndExitStatus(t *testing.T) {
 		}, "cgroup v2 delegation (--memory, --pids-limit, --cpus)", Warn, hints.CgroupV2, 1},
 		{"cgroup not delegated", func(t *testing.T, h *Host) { h.UID = 4242 },
 			"cgroup v2 delegation (--memory, --pids-limit, --cpus)", Warn, hints.CgroupDelegate, 1},
+		{"cgroup2 without nsdelegate", func(t *testing.T, h *Host) {
+			write(t, h.Root, "/proc/self/mountinfo", "22 27 0:21 / /proc rw - proc proc rw\n41 31 0:38 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n")
+		}, "cgroup v2 delegation (--memory, --pids-limit, --cpus)", Warn, hints.CgroupNSDelegate, 1},
 		{"cpu controller not delegated (systemd's default)", func(t *testing.T, h *Host) {
 			write(t, h.Root, "/sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service/app.slice/isolate.scope/cgroup.controllers", "memory pids\n")
 		}, "cgroup v2 delegation (--memory, --pids-limit, --cpus)", Warn, hints.CgroupControllers, 1},

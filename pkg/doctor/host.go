@@ -83,9 +83,10 @@ func tryUserNS() error {
 	cmd := exec.Command(truePath)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUSER}
 	err = cmd.Run()
-	var se *os.SyscallError
-	if errors.As(err, &se) {
-		return se.Err
+	// The errno is the news; "fork/exec /usr/bin/true" is the doctor's own.
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return errno
 	}
 	return err
 }

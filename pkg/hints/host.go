@@ -42,6 +42,9 @@ func AppArmorProfile(exe string) string {
 		" (or, for the whole machine: sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0)", exe)
 }
 
+// CgroupNSDelegate makes cgroup namespaces delegation boundaries.
+const CgroupNSDelegate = "sudo mount -o remount,nsdelegate /sys/fs/cgroup (systemd mounts cgroup2 so by default)"
+
 // CgroupControllers makes systemd delegate every controller to user
 // sessions (by default it delegates only memory and pids).
 const CgroupControllers = `sudo mkdir -p /etc/systemd/system/user@.service.d && printf '[Service]\nDelegate=cpu cpuset io memory pids\n' | sudo tee /etc/systemd/system/user@.service.d/delegate.conf && sudo systemctl daemon-reload, then log in again`

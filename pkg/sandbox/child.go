@@ -111,7 +111,7 @@ func runStage2(ch *channel) error {
 		}
 		return &hints.Error{What: "stage 2", Why: err}
 	}
-	if err := checkLimits(cfg); err != nil {
+	if err := applyLimits(cfg); err != nil {
 		return err
 	}
 	if cfg.NoInit {

@@ -25,11 +25,24 @@ const limitsArg0 = "isolate-ulimit"
 // isLimitsExec: this process is the trampoline.
 func isLimitsExec() bool { return len(os.Args) >= 4 && os.Args[0] == limitsArg0 }
 
-// checkLimits runs in the sandbox before PROGRAM starts, so that limits
-// the kernel will refuse are reported through the protocol like any other
-// set-up error: raising a hard limit needs CAP_SYS_RESOURCE in the initial
-// user namespace, which no sandbox has.
-func checkLimits(cfg *Config) error {
+// applyLimits runs in the sandbox right before PROGRAM starts, on the
+// thread that starts it. It checks the --ulimit limits, so that those the
+// kernel will refuse are reported through the protocol like any other
+// set-up error (raising a hard limit needs CAP_SYS_RESOURCE in the initial
+// user namespace, which no sandbox has); they are set by the trampoline.
+//
+// With cgroup limits the parent has moved this process into the sandbox's
+// cgroup by now; a new cgroup namespace makes that cgroup its root, so that
+// (on an nsdelegate mount) the program can neither write its own
+// memory.max, pids.max or cpu.max nor move itself out (cgroup-v2.rst,
+// "Delegation Containment"). unshare(CLONE_NEWCGROUP) changes only this
+// thread, which is the one that forks or execs PROGRAM.
+func applyLimits(cfg *Config) error {
+	if cfg.Limits.wantsCgroup() {
+		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+			return &hints.Error{What: "enter the sandbox's cgroup namespace (unshare CLONE_NEWCGROUP)", Why: err}
+		}
+	}
 	for _, r := range cfg.Limits.Rlimits {
 		res, ok := rlimitResource(r.Type)
 		if !ok {

@@ -126,7 +126,7 @@ func TestCgroupLimitsOnADelegatedHost(t *testing.T) {
 		os.MkdirAll(filepath.Dir(root+p), 0o755)
 		os.WriteFile(root+p, []byte(s), 0o644)
 	}
-	put("/proc/self/mountinfo", "41 31 0:38 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n")
+	put("/proc/self/mountinfo", "41 31 0:38 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate\n")
 	put("/proc/self/cgroup", "0::"+own+"\n")
 	put("/sys/fs/cgroup/cgroup.controllers", "cpu memory pids\n")
 	put("/sys/fs/cgroup"+own+"/cgroup.controllers", "cpu memory pids\n")

@@ -120,26 +120,67 @@ func Run(cfg *Config) (int, error) {
 		return 0, err
 	}
 
-	if plan.Method == userns.Helpers {
-		if err := userns.ApplyHelpers(cmd.Process.Pid, plan, host); err != nil {
-			return 0, err
-		}
-		if err := parentEnd.send(message{Type: msgIDMapDone}); err != nil {
-			return 0, s.diedBefore("the id map was written", err)
-		}
+	// Until "start" is sent there is no program to give a signal to: a
+	// forwarded signal then aborts the set-up, and isolate exits as the
+	// program would have (128+N).
+	guard := s.guardSetup(sigs)
+	network, err := s.setUp(cfg, plan, host)
+	if network != nil {
+		defer network.Close()
 	}
-	if err := parentEnd.send(message{Type: msgConfig, Config: cfg}); err != nil {
-		return 0, s.diedBefore("it received its configuration", err)
+	if sig := guard.end(); sig != nil {
+		return hints.ExitSignalsBase + int(sig.(syscall.Signal)), nil
 	}
-	network, err := startNetwork(cfg, cmd.Process.Pid)
 	if err != nil {
 		return 0, err
 	}
-	defer network.Close()
 	if err := parentEnd.send(message{Type: msgStart}); err != nil {
 		return 0, s.diedBefore("the program started", err)
 	}
 	return lim.status(s.supervise(sigs))
+}
+
+// setUp maps the ids, sends the configuration and starts the network.
+func (s *session) setUp(cfg *Config, plan userns.Plan, host userns.Host) (netSession, error) {
+	pid := s.cmd.Process.Pid
+	if plan.Method == userns.Helpers {
+		if err := userns.ApplyHelpers(pid, plan, host); err != nil {
+			return nil, err
+		}
+		if err := s.ch.send(message{Type: msgIDMapDone}); err != nil {
+			return nil, s.diedBefore("the id map was written", err)
+		}
+	}
+	if err := s.ch.send(message{Type: msgConfig, Config: cfg}); err != nil {
+		return nil, s.diedBefore("it received its configuration", err)
+	}
+	return startNetwork(cfg, pid)
+}
+
+// setupGuard kills the child when a forwarded signal arrives during set-up.
+type setupGuard struct {
+	stop chan struct{}
+	sig  chan os.Signal
+}
+
+func (s *session) guardSetup(sigs <-chan os.Signal) *setupGuard {
+	g := &setupGuard{stop: make(chan struct{}), sig: make(chan os.Signal, 1)}
+	go func() {
+		select {
+		case sig := <-sigs:
+			g.sig <- sig
+			s.cmd.Process.Signal(unix.SIGKILL)
+		case <-g.stop:
+			close(g.sig)
+		}
+	}()
+	return g
+}
+
+// end stops the guard and returns the signal that aborted the set-up, if any.
+func (g *setupGuard) end() os.Signal {
+	close(g.stop)
+	return <-g.sig
 }
 
 // session is one running child.
@@ -187,6 +228,10 @@ func (s *session) supervise(sigs chan os.Signal) (int, error) {
 			msgs <- m
 		}
 	}()
+	// A signal that arrives after "start" but before the child confirms
+	// waits: the program may already run (it can print before the init's
+	// "running" arrives), and it must get the signal, not lose it.
+	var pending []os.Signal
 	started := false
 	for !started {
 		select {
@@ -215,11 +260,11 @@ func (s *session) supervise(sigs chan os.Signal) (int, error) {
 				return 0, &hints.Error{What: fmt.Sprintf("protocol: expected running, received %s", m.Type)}
 			}
 		case sig := <-sigs:
-			// Before PROGRAM runs there is nothing to forward to: stop the
-			// set-up and report the signal as the program's would be.
-			s.kill()
-			return hints.ExitSignalsBase + int(sig.(syscall.Signal)), nil
+			pending = append(pending, sig)
 		}
+	}
+	for _, sig := range pending {
+		s.cmd.Process.Signal(sig)
 	}
 	for {
 		select {
@@ -243,6 +288,14 @@ func (s *session) eofBeforeStart(err error) (int, error) {
 
 // diedBefore reports a child that vanished before step.
 func (s *session) diedBefore(step string, err error) error {
+	if errors.Is(err, unix.EPIPE) || errors.Is(err, unix.ECONNRESET) {
+		// The child closed its end, so it is exiting: its error, sent
+		// before, is still queued for us.
+		<-s.waited
+		if m, rerr := s.ch.recv(); rerr == nil && m.Type == msgError && m.Error != nil {
+			return m.Error.toError()
+		}
+	}
 	select {
 	case <-s.waited:
 		return &hints.Error{What: fmt.Sprintf("child exited with %s before %s", describe(s.cmd.ProcessState), step)}
