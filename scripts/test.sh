@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(uidmap iproute2 procps util-linux psmisc busybox-static file zsh podman slirp4netns)
+packages=(uidmap iproute2 procps util-linux psmisc busybox-static file zsh keyutils podman slirp4netns)
 if [ "$(id -u)" = 0 ]; then
 	missing=()
 	for p in "${packages[@]}"; do

@@ -111,12 +111,14 @@ func runStage2(ch *channel) error {
 		}
 		return &hints.Error{What: "stage 2", Why: err}
 	}
-	if err := applyLimits(cfg); err != nil {
-		return err
-	}
 	if cfg.NoInit {
+		if err := applyLimits(cfg); err != nil {
+			return err
+		}
 		return execProgram(ch, cfg)
 	}
+	// The init applies the limits on the thread that forks PROGRAM (a
+	// cgroup namespace is per thread), not on this one.
 	return runInit(ch, cfg)
 }
 

@@ -91,7 +91,11 @@ func securityPlan(cfg *Config) (*security.Plan, error) {
 		p.User = &security.Identity{UID: cfg.User.UID, GID: cfg.User.GID, Groups: cfg.User.AdditionalGids, NoSetGroups: cfg.SetgroupsDeny}
 	}
 	p.AllowNewPrivs = sc.AllowNewPrivs
-	if sc.Landlock != "off" && !sc.AllowNewPrivs {
+	// A Landlock domain may not change mounts at all (landlock(7)): with
+	// CAP_SYS_ADMIN the program was given its mounts to manage, so "auto"
+	// leaves Landlock out; "on" keeps it and mounting fails.
+	adminMounts := p.Bounding.Has(unix.CAP_SYS_ADMIN)
+	if !sc.AllowNewPrivs && (sc.Landlock == "on" || sc.Landlock == "auto" && !adminMounts) {
 		writable, all := landlockWritable(cfg)
 		abi := security.LandlockABI()
 		switch {

@@ -35,15 +35,18 @@ func runInit(ch *channel, cfg *Config) error {
 			Setpgid: true,
 		},
 	}
-	// PROGRAM inherits the ids, capabilities and filters of the thread
-	// that forks it; dropPrivileges sets them on a thread of its own.
+	// PROGRAM inherits the ids, capabilities, filters and cgroup namespace
+	// of the thread that forks it: they are all set on a thread of its own.
 	var pid int
 	err = onThrowawayThread(func() error {
+		if err := applyLimits(cfg); err != nil {
+			return err
+		}
 		if err := dropPrivileges(cfg); err != nil {
 			return err
 		}
-		var err error
 		argv0, argv := programArgv(cfg, path) // through the --ulimit trampoline
+		var err error
 		if pid, err = syscall.ForkExec(argv0, argv, attr); err != nil {
 			return execError(cfg.Args[0], err)
 		}

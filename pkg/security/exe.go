@@ -31,7 +31,7 @@ func SealedExecutable() (*os.File, error) {
 		return nil, fmt.Errorf("memfd_create: %w", err)
 	}
 	f := os.NewFile(uintptr(fd), "isolate (sealed copy)")
-	if _, err := io.Copy(f, src); err != nil {
+	if err := copyFile(f, src); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("copy the executable into a memfd: %w", err)
 	}
@@ -41,4 +41,34 @@ func SealedExecutable() (*os.File, error) {
 		return nil, fmt.Errorf("seal the memfd: %w", err)
 	}
 	return f, nil
+}
+
+// copyFile copies in the kernel: copy_file_range refuses to go from the
+// binary's filesystem to tmpfs (EXDEV), and io.Copy then falls back to a
+// read/write loop through user space; sendfile(2) to a regular file works
+// since Linux 2.6.33.
+func copyFile(dst, src *os.File) error {
+	st, err := src.Stat()
+	if err != nil {
+		return err
+	}
+	left := st.Size()
+	for left > 0 {
+		n, err := unix.Sendfile(int(dst.Fd()), int(src.Fd()), nil, int(min(left, 1<<30)))
+		if err != nil {
+			if errors.Is(err, unix.EINTR) {
+				continue
+			}
+			if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
+				_, err = io.Copy(dst, src)
+				return err
+			}
+			return err
+		}
+		if n == 0 {
+			return io.ErrUnexpectedEOF
+		}
+		left -= int64(n)
+	}
+	return nil
 }

@@ -107,7 +107,8 @@ func jsonError(data []byte, err error) error {
 		return err
 	}
 	line, col := 1, 1
-	for _, b := range data[:min(int(off), len(data))] {
+	// Offset counts the bytes read up to and including the offending one.
+	for _, b := range data[:max(0, min(int(off)-1, len(data)))] {
 		if b == '\n' {
 			line++
 			col = 1

@@ -1,0 +1,248 @@
+package test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/isolate-sandbox/isolate/pkg/security"
+)
+
+// status reads the capability, no_new_privs and seccomp lines of
+// /proc/self/status as PROGRAM sees them.
+func status(t *testing.T, args ...string) map[string]string {
+	t.Helper()
+	out := isolate(t, append(append([]string{"-q"}, args...), "grep", "-E", "^(Cap|NoNewPrivs|Seccomp:)", "/proc/self/status")...)
+	m := map[string]string{}
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		k, v, _ := strings.Cut(l, ":")
+		m[k] = strings.TrimSpace(v)
+	}
+	return m
+}
+
+const dockerCaps = "00000000a80425fb"
+
+func TestRootGetsDockersCapabilitiesAndNothingAmbient(t *testing.T) {
+	t.Parallel()
+	for _, flags := range [][]string{nil, {"--no-init"}} {
+		s := status(t, flags...)
+		for _, k := range []string{"CapInh", "CapPrm", "CapEff", "CapBnd"} {
+			if s[k] != dockerCaps {
+				t.Errorf("%v: %s = %s, want %s", flags, k, s[k], dockerCaps)
+			}
+		}
+		if s["CapAmb"] != "0000000000000000" || s["NoNewPrivs"] != "1" || s["Seccomp"] != "2" {
+			t.Errorf("%v: %v, want no ambient capabilities, no_new_privs, a seccomp filter", flags, s)
+		}
+	}
+}
+
+func TestNonRootUserGetsNoCapabilities(t *testing.T) {
+	t.Parallel()
+	if fallback {
+		t.Log("single-id map: only root exists inside (TestUserFlagRunsAsThatID covers the error)")
+		return
+	}
+	for _, flags := range [][]string{{"-u", "1000"}, {"--no-init", "-u", "1000:1000"}, {"-u", "1000", "--cap-add", "NET_ADMIN"}} {
+		s := status(t, flags...)
+		for _, k := range []string{"CapInh", "CapPrm", "CapEff", "CapAmb"} {
+			if s[k] != "0000000000000000" {
+				t.Errorf("%v: %s = %s, want none", flags, k, s[k])
+			}
+		}
+		if s["NoNewPrivs"] != "1" || s["Seccomp"] != "2" {
+			t.Errorf("%v: %v", flags, s)
+		}
+	}
+	if s := status(t, "-u", "1000"); s["CapBnd"] != dockerCaps {
+		t.Errorf("bounding set of uid 1000 = %s, want docker's %s", s["CapBnd"], dockerCaps)
+	}
+}
+
+func TestCapAddAndCapDrop(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		flags []string
+		want  string
+	}{
+		{[]string{"--cap-add", "NET_ADMIN"}, "00000000a80435fb"},
+		{[]string{"--cap-add", "cap_sys_admin", "--cap-drop", "CHOWN"}, "00000000a82425fa"},
+		{[]string{"--cap-drop", "ALL"}, "0000000000000000"},
+		{[]string{"--cap-drop", "ALL", "--cap-add", "KILL"}, "0000000000000020"},
+		{[]string{"--no-init", "--cap-drop", "all", "--cap-add", "net_bind_service"}, "0000000000000400"},
+		{[]string{"--cap-add", "ALL"}, "000001ffffffffff"},
+	} {
+		s := status(t, tc.flags...)
+		if s["CapEff"] != tc.want || s["CapBnd"] != tc.want || s["CapPrm"] != tc.want {
+			t.Errorf("%v: eff %s bnd %s prm %s, want %s", tc.flags, s["CapEff"], s["CapBnd"], s["CapPrm"], tc.want)
+		}
+	}
+	// Dropping CHOWN is felt: chown to another user fails.
+	if !fallback {
+		r := run(t, opts{}, "-q", "--cap-drop", "CHOWN", "sh", "-c", "touch /tmp/c$$ && chown 1000 /tmp/c$$; s=$?; rm -f /tmp/c$$; exit $s")
+		if r.Code == 0 {
+			t.Errorf("chown worked without CAP_CHOWN: %s", r)
+		}
+	}
+}
+
+func TestInitKeepsForwardingSignalsWithoutCapabilities(t *testing.T) {
+	t.Parallel()
+	if fallback {
+		return
+	}
+	// PROGRAM runs as another uid with no capabilities; the init still
+	// delivers SIGTERM (it keeps CAP_KILL on its own threads).
+	cmd := command(opts{}, "-q", "--cap-drop", "ALL", "-u", "1000", "sh", "-c", "trap 'exit 42' TERM; echo ready; while :; do sleep 0.05; done")
+	out := &lockedBuffer{}
+	cmd.Stdout = out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "program ready", func() bool { return strings.Contains(out.String(), "ready") })
+	cmd.Process.Signal(os.Interrupt)
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 130 && code != 42 {
+		t.Fatalf("exit %d after SIGINT, want 130", code)
+	}
+}
+
+func TestSeccompDefaultUnconfinedAndCustom(t *testing.T) {
+	t.Parallel()
+	// Default: keyctl is refused with EPERM.
+	if out := attack(t, opts{}, "--", "keyctl-read", "1"); out != "blocked: EPERM" {
+		t.Errorf("default profile, keyctl: %s", out)
+	}
+	if s := status(t, "--seccomp", "unconfined"); s["Seccomp"] != "0" || s["NoNewPrivs"] != "1" {
+		t.Errorf("--seccomp unconfined: %v, want no filter but no_new_privs", s)
+	}
+	// Unconfined, keyctl reaches the kernel, which answers for itself.
+	if out := attack(t, opts{}, "--seccomp", "unconfined", "--", "keyctl-read", "1"); out == "blocked: EPERM" {
+		t.Errorf("unconfined, keyctl still EPERM: %s", out)
+	}
+	dir := userDir(t)
+	profile := filepath.Join(dir, "no-mkdir.json")
+	os.WriteFile(profile, []byte(`{
+	"defaultAction": "SCMP_ACT_ALLOW",
+	"syscalls": [
+		{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13, "comment": "EACCES"},
+		{"names": ["no_such_syscall"], "action": "SCMP_ACT_KILL"}
+	]}`), 0o644)
+	r := run(t, opts{dir: dir}, "-q", "--seccomp", profile, "sh", "-c", "grep Seccomp: /proc/self/status; mkdir sub")
+	if r.Code == 0 || !strings.Contains(r.Stdout, "2") || !strings.Contains(r.Stderr, "Permission denied") {
+		t.Errorf("custom profile refusing mkdir with EACCES: %s", r)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "sub")); err == nil {
+		t.Error("mkdir happened")
+	}
+	// The same profile lets keyctl through: only the file's rules apply.
+	if out := attack(t, opts{}, "--seccomp", profile, "--", "keyctl-read", "1"); out == "blocked: EPERM" {
+		t.Errorf("custom allow-all profile still refuses keyctl: %s", out)
+	}
+}
+
+func TestLandlockLimitsWritesToTheWritablePaths(t *testing.T) {
+	t.Parallel()
+	// The test user's home: writable for the user on the host, but not
+	// one of the sandbox's writable paths (cwd, /tmp, /dev/shm).
+	target := filepath.Join(testUser.Home, "landlock-probe-"+marker())
+	defer os.Remove(target)
+	r := run(t, opts{}, "-q", "touch", target)
+	if r.Code == 0 || !strings.Contains(r.Stderr, "Permission denied") {
+		t.Errorf("default: writing %s should be refused: %s", target, r)
+	}
+	if _, err := os.Stat(target); err == nil {
+		t.Fatalf("%s was created", target)
+	}
+	// Writable: the working directory and /tmp.
+	dir := userDir(t)
+	if r := run(t, opts{dir: dir}, "-q", "sh", "-c", "echo x > here && mkdir d && mv here d/ && echo y > /tmp/ll-$$ && rm /tmp/ll-$$"); r.Code != 0 {
+		t.Errorf("writing the cwd and /tmp: %s", r)
+	}
+	if r := run(t, opts{}, "-q", "--landlock", "off", "touch", target); r.Code != 0 {
+		t.Errorf("--landlock off: %s", r)
+	}
+	os.Remove(target)
+	if r := run(t, opts{}, "-q", "--landlock", "on", "touch", target); r.Code == 0 {
+		t.Errorf("--landlock on: writing %s should be refused", target)
+	}
+	// With CAP_SYS_ADMIN the program manages its own mounts, which a
+	// Landlock domain forbids: auto leaves Landlock out then.
+	if r := run(t, opts{}, "-q", "--cap-add", "SYS_ADMIN", "touch", target); r.Code != 0 {
+		t.Errorf("--cap-add SYS_ADMIN: %s", r)
+	}
+}
+
+func TestSecurityBadInputIsOneLineAndExit125(t *testing.T) {
+	t.Parallel()
+	dir := userDir(t)
+	broken := filepath.Join(dir, "broken.json")
+	os.WriteFile(broken, []byte("{\n  \"defaultAction\": \"SCMP_ACT_ERRNO\",\n  \"syscalls\": [\n"), 0o644)
+	typo := filepath.Join(dir, "typo.json")
+	os.WriteFile(typo, []byte(`{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALOW"}]}`), 0o644)
+	notify := filepath.Join(dir, "notify.json")
+	os.WriteFile(notify, []byte(`{"defaultAction": "SCMP_ACT_NOTIFY"}`), 0o644)
+	m := marker()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--cap-add", "FLY"}, "isolate: --cap-add FLY: unknown capability"},
+		{[]string{"--cap-drop", "CAP_"}, "isolate: --cap-drop CAP_: unknown capability"},
+		{[]string{"--cap-add", "NET_RAW", "--cap-drop", "net_raw"}, "isolate: --cap-add/--cap-drop CAP_NET_RAW: both added and dropped"},
+		{[]string{"--seccomp", filepath.Join(dir, "missing.json")}, "isolate: --seccomp " + filepath.Join(dir, "missing.json") + ": no such file or directory"},
+		{[]string{"--seccomp", broken}, "isolate: --seccomp " + broken + ": unexpected EOF"},
+		{[]string{"--seccomp", typo}, `syscalls[0] (read): unknown action "SCMP_ACT_ALOW"`},
+		{[]string{"--seccomp", notify}, "needs a seccomp agent"},
+		{[]string{"--seccomp", dir}, "is a directory"},
+		{[]string{"--landlock", "maybe"}, "isolate: --landlock maybe: want auto, on or off"},
+	} {
+		r := run(t, opts{}, append(append([]string{"-q"}, tc.args...), "sleep", m)...)
+		lines := strings.Split(strings.TrimSpace(r.Stderr), "\n")
+		if r.Code != 125 || r.Stdout != "" || !strings.Contains(lines[0], tc.want) || len(lines) > 2 ||
+			(len(lines) == 2 && !strings.HasPrefix(lines[1], "  hint: ")) {
+			t.Errorf("%q: %s\nwant exit 125 and one line containing %q", tc.args, r, tc.want)
+		}
+	}
+	if left := hostProcesses(m); len(left) > 0 {
+		t.Errorf("processes left behind: %v", left)
+	}
+}
+
+func TestVerboseIsQuietWhenTheKernelHasLandlock(t *testing.T) {
+	t.Parallel()
+	// This machine has Landlock (the CI kernel too): no notice, even with
+	// --verbose. (A kernel without it prints one line with --verbose.)
+	r := run(t, opts{}, "--verbose", "true")
+	if r.Code != 0 || strings.Contains(r.Stderr, "Landlock") {
+		t.Errorf("%s", r)
+	}
+}
+
+func TestDefaultProfileWrittenAsDockerJSONBehavesTheSame(t *testing.T) {
+	t.Parallel()
+	// isolate's default profile, as a docker-format file with includes and
+	// excludes, read back through --seccomp.
+	data, err := json.MarshalIndent(security.DefaultProfile(), "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := userDir(t)
+	profile := filepath.Join(dir, "default.json")
+	os.WriteFile(profile, data, 0o644)
+	if out := attack(t, opts{}, "--seccomp", profile, "--", "keyctl-read", "1"); out != "blocked: EPERM" {
+		t.Errorf("keyctl: %s", out)
+	}
+	if out := attack(t, opts{}, "--seccomp", profile, "--", "unshare-user"); out != "blocked: EPERM" {
+		t.Errorf("unshare: %s", out)
+	}
+	if r := run(t, opts{}, "-q", "--seccomp", profile, "--cap-add", "SYS_ADMIN", "unshare", "-U", "true"); r.Code != 0 {
+		t.Errorf("includes caps SYS_ADMIN not honoured: %s", r)
+	}
+	if r := run(t, opts{}, "-q", "--seccomp", profile, "sh", "-c", "ls / > /dev/null && echo ok"); r.Stdout != "ok\n" {
+		t.Errorf("ordinary work under the profile: %s", r)
+	}
+}
