@@ -868,3 +868,20 @@ func TestPodmanRunsContainersWithIsolateAsItsRuntime(t *testing.T) {
 		t.Errorf("containers left after --rm: %q", r.Stdout)
 	}
 }
+
+func TestOCILogFileGetsErrorsAsJSONLines(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t, nil)
+	log := filepath.Join(b.dir, "runtime.log")
+	r := b.oci(t, "--log", log, "--log-format", "json", "create", "--bundle", b.dir+"/nope", "x")
+	if r.Code != 1 || !strings.HasPrefix(r.Stderr, "isolate: bundle "+b.dir+"/nope: no such file or directory") {
+		t.Fatalf("want exit 1 and the error on stderr: %s", r)
+	}
+	var entry map[string]string
+	if err := json.Unmarshal([]byte(readFile(t, log)), &entry); err != nil {
+		t.Fatalf("log is not one JSON line: %v: %q", err, readFile(t, log))
+	}
+	if entry["level"] != "error" || !strings.HasPrefix(entry["msg"], "bundle "+b.dir+"/nope: no such file or directory") || entry["time"] == "" {
+		t.Errorf("log entry %v", entry)
+	}
+}

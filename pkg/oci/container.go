@@ -263,7 +263,21 @@ func (h *handle) signal(sig unix.Signal, all bool) error {
 	if all && h.rec.PidNS {
 		killPidNS(h.rec.Pid, sig)
 	}
-	if err := unix.Kill(h.rec.Pid, sig); err != nil && !errors.Is(err, unix.ESRCH) {
+	// Through a pidfd taken before the start time is checked: once the
+	// pid is held, it cannot be reused by another process, so the signal
+	// never reaches one that merely inherited the number.
+	pidfd, err := unix.PidfdOpen(h.rec.Pid, 0)
+	if errors.Is(err, unix.ESRCH) {
+		return nil
+	}
+	if err != nil {
+		return &hints.Error{What: fmt.Sprintf("pidfd_open %d", h.rec.Pid), Why: err}
+	}
+	defer unix.Close(pidfd)
+	if !alive(h.rec.Pid, h.rec.StartTime) {
+		return nil
+	}
+	if err := unix.PidfdSendSignal(pidfd, sig, nil, 0); err != nil && !errors.Is(err, unix.ESRCH) {
 		return &hints.Error{What: fmt.Sprintf("kill %d (%s)", h.rec.Pid, unix.SignalName(sig)), Why: err}
 	}
 	return nil
