@@ -885,3 +885,39 @@ func TestOCILogFileGetsErrorsAsJSONLines(t *testing.T) {
 		t.Errorf("log entry %v", entry)
 	}
 }
+
+func TestOCIDevicesAreCreatedForRealRootOnly(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() != 0 {
+		t.Skip("needs real root (tier 3)")
+	}
+	b := newBundle(t, func(s *specs.Spec) {
+		mode := os.FileMode(0o640)
+		s.Linux.Devices = []specs.LinuxDevice{{Path: "/dev/isolate-test-null", Type: "c", Major: 1, Minor: 3, FileMode: &mode}}
+		s.Process.Args = []string{"sh", "-c", "ls -l /dev/isolate-test-null"}
+	})
+	// As the user: a warning, no node.
+	r := b.oci(t, "run", "--bundle", b.dir, "dev-user")
+	if r.Code != 1 || !strings.Contains(r.Stderr, "isolate: warning: linux.devices ignored (1 entries)") || !strings.Contains(r.Stderr, "No such file") {
+		t.Errorf("as a user: want a warning and no device: %s", r)
+	}
+	// As real root without a user namespace: the node, with its mode.
+	b.spec.Linux.UIDMappings, b.spec.Linux.GIDMappings = nil, nil
+	var nss []specs.LinuxNamespace
+	for _, ns := range b.spec.Linux.Namespaces {
+		if ns.Type != specs.UserNamespace {
+			nss = append(nss, ns)
+		}
+	}
+	b.spec.Linux.Namespaces = nss
+	b.write(t)
+	rootState, err := os.MkdirTemp("", "isolate-oci-root-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(rootState)
+	r = run(t, opts{root: true, dir: b.dir}, "--root", rootState, "run", "--bundle", b.dir, "dev-root")
+	if r.Code != 0 || !strings.HasPrefix(r.Stdout, "crw-r-----") || !strings.Contains(r.Stdout, "1,   3") {
+		t.Errorf("as root: want the character device 1,3 with mode 0640: %s", r)
+	}
+}

@@ -311,6 +311,23 @@ func convertLinux(file string, l *specs.Linux, cfg *sandbox.Config, euid int, ou
 		}
 	}
 	cfg.OCI.Sysctl = l.Sysctl
+	for i, d := range l.Devices {
+		if !filepath.IsAbs(d.Path) || !strings.HasPrefix(filepath.Clean(d.Path), "/dev/") {
+			return fieldError(file, fmt.Sprintf("linux.devices[%d].path", i), "%q must be an absolute path under /dev", d.Path)
+		}
+		if d.Type != "c" && d.Type != "b" && d.Type != "u" && d.Type != "p" {
+			return fieldError(file, fmt.Sprintf("linux.devices[%d].type", i), "%q: want c, b, u or p", d.Type)
+		}
+	}
+	// mknod(2) needs CAP_MKNOD in the initial user namespace: only real
+	// root running the container without a user namespace has it.
+	if len(l.Devices) > 0 {
+		if euid == 0 && inInitialUserNS() && !seen[specs.UserNamespace] {
+			cfg.OCI.Devices = l.Devices
+		} else {
+			out.warn("linux.devices ignored (%d entries): creating device nodes needs real root and no user namespace", len(l.Devices))
+		}
+	}
 	return nil
 }
 

@@ -107,7 +107,7 @@ func TestConvertWarnsForEveryFieldItDoesNotApply(t *testing.T) {
 	s, dir := valid(t)
 	s.Linux.Resources = &specs.LinuxResources{Pids: &specs.LinuxPids{Limit: ptr(int64(10))}}
 	s.Linux.CgroupsPath = "/x"
-	s.Linux.Devices = []specs.LinuxDevice{{Path: "/dev/fuse"}}
+	s.Linux.Devices = []specs.LinuxDevice{{Path: "/dev/fuse", Type: "c", Major: 10, Minor: 229}}
 	c, err := Convert(s, "config.json", dir, "id", 1000)
 	if err != nil {
 		t.Fatal(err)

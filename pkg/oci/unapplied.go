@@ -37,9 +37,6 @@ func unapplied(s *specs.Spec, out *Converted) {
 	if l.CgroupsPath != "" {
 		w("linux.cgroupsPath %q ignored: the container stays in the caller's cgroup", l.CgroupsPath)
 	}
-	if len(l.Devices) > 0 {
-		w("linux.devices ignored: a rootless container cannot create device nodes")
-	}
 	if l.MountLabel != "" {
 		w("linux.mountLabel ignored: isolate does not set SELinux labels")
 	}

@@ -135,6 +135,11 @@ func afterFilesystemOCI(cfg *Config) error {
 			return &hints.Error{What: fmt.Sprintf("mounts: %s on %s", m.Type, m.Destination), Why: err}
 		}
 	}
+	for _, d := range o.Devices {
+		if err := makeDevice(d); err != nil {
+			return &hints.Error{What: "linux.devices: mknod " + d.Path, Why: err}
+		}
+	}
 	for _, p := range o.MaskedPaths {
 		if err := maskPath(p); err != nil {
 			return &hints.Error{What: "linux.maskedPaths: mask " + p, Why: err}
@@ -270,6 +275,44 @@ func reattach(m specs.Mount) error {
 	}
 	locked := uintptr(st.Flags) & (unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC)
 	return unix.Mount(m.Destination, m.Destination, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|locked, "")
+}
+
+// makeDevice creates one linux.devices node; one that the filesystem plan
+// already bound (null, zero, ...) is left as it is.
+func makeDevice(d specs.LinuxDevice) error {
+	if _, err := os.Lstat(d.Path); err == nil {
+		return nil
+	}
+	mode := uint32(0o666)
+	if d.FileMode != nil {
+		mode = uint32(*d.FileMode) & 0o7777
+	}
+	switch d.Type {
+	case "c", "u":
+		mode |= unix.S_IFCHR
+	case "b":
+		mode |= unix.S_IFBLK
+	case "p":
+		mode |= unix.S_IFIFO
+	}
+	if err := os.MkdirAll(filepath.Dir(d.Path), 0o755); err != nil {
+		return unwrapPath(err)
+	}
+	if err := unix.Mknod(d.Path, mode, int(unix.Mkdev(uint32(d.Major), uint32(d.Minor)))); err != nil {
+		return err
+	}
+	// mknod(2) applies the umask; the config's mode is meant exactly.
+	if err := unix.Chmod(d.Path, mode&0o7777); err != nil {
+		return err
+	}
+	uid, gid := -1, -1
+	if d.UID != nil {
+		uid = int(*d.UID)
+	}
+	if d.GID != nil {
+		gid = int(*d.GID)
+	}
+	return unix.Lchown(d.Path, uid, gid)
 }
 
 // maskPath hides p as runc does: /dev/null over a file, an empty

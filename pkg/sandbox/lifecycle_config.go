@@ -27,6 +27,9 @@ type OCIConfig struct {
 	ReadonlyPaths     []string      `json:"readonlyPaths,omitempty"`
 	KernelMounts      []specs.Mount `json:"kernelMounts,omitempty"`
 	RootfsPropagation string        `json:"rootfsPropagation,omitempty"`
+	// Devices are created with mknod(2) in the container's /dev (real root
+	// without a user namespace only).
+	Devices []specs.LinuxDevice `json:"devices,omitempty"`
 	// Sysctl is written to /proc/sys inside, after the mounts.
 	Sysctl map[string]string `json:"sysctl,omitempty"`
 	// OOMScoreAdj is written to /proc/self/oom_score_adj.
