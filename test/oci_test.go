@@ -6,6 +6,7 @@ package test
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -863,6 +864,36 @@ func TestPodmanRunsContainersWithIsolateAsItsRuntime(t *testing.T) {
 	r = podmanAsUser(t, home, xdg, "run", "--rm", "--hostname", "through-podman", "localhost/isolate-busybox:test", "sh", "-c", "hostname; id -u; echo $$")
 	if want := "through-podman\n0\n1\n"; r.Code != 0 || r.Stdout != want {
 		t.Errorf("podman run: want the host name, uid 0 and the program as PID 1, %q: %s", want, r)
+	}
+	// -p: podman's rootless port forwarding into the container's network
+	// namespace, which isolate joins by path.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	r = podmanAsUser(t, home, xdg, "run", "-d", "--name", "web", "-p", fmt.Sprintf("127.0.0.1:%d:80", port),
+		"localhost/isolate-busybox:test", "httpd", "-f", "-p", "80", "-h", "/etc")
+	if r.Code != 0 {
+		t.Fatalf("podman run -d -p: %s", r)
+	}
+	var page string
+	eventually(t, "the container's web server through -p", func() bool {
+		resp, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
+		if err != nil {
+			return false
+		}
+		defer resp.Close()
+		resp.SetDeadline(time.Now().Add(5 * time.Second))
+		fmt.Fprintf(resp, "GET /passwd HTTP/1.0\r\n\r\n")
+		b := make([]byte, 4096)
+		n, _ := io.ReadFull(resp, b)
+		page = string(b[:n])
+		return strings.Contains(page, "root:x:0:0")
+	})
+	if r := podmanAsUser(t, home, xdg, "rm", "-f", "-t", "0", "web"); r.Code != 0 {
+		t.Errorf("podman rm -f: %s", r)
 	}
 	if r := podmanAsUser(t, home, xdg, "ps", "-aq"); r.Stdout != "" {
 		t.Errorf("containers left after --rm: %q", r.Stdout)
