@@ -345,7 +345,7 @@ func TestCannotInjectKeystrokesIntoTheTerminal(t *testing.T) {
 			t.Errorf("%v: the terminal received %q", flags, injected)
 		}
 	}
-	// TIOCLINUX (CVE-2023-1523's sibling on virtual consoles) is refused
+	// TIOCLINUX (keystroke injection on virtual consoles, CVE-2023-1523) is refused
 	// by the filter before the driver sees it.
 	mustBlock(t, "TIOCLINUX", attack(t, opts{stdin: "x"}, "--", "tioclinux"), "EPERM")
 }

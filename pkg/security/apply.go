@@ -151,14 +151,14 @@ func switchUser(id *Identity, keepCaps bool) error {
 		if len(id.Groups) > 0 {
 			ptr = unsafe.Pointer(&id.Groups[0])
 		}
-		if _, _, errno := unix.RawSyscall(unix.SYS_SETGROUPS, uintptr(len(id.Groups)), uintptr(ptr), 0); errno != 0 {
+		if _, _, errno := unix.RawSyscall(sysSetgroups, uintptr(len(id.Groups)), uintptr(ptr), 0); errno != 0 {
 			return fmt.Errorf("setgroups: %w", errno)
 		}
 	}
-	if _, _, errno := unix.RawSyscall(unix.SYS_SETRESGID, uintptr(id.GID), uintptr(id.GID), uintptr(id.GID)); errno != 0 {
+	if _, _, errno := unix.RawSyscall(sysSetresgid, uintptr(id.GID), uintptr(id.GID), uintptr(id.GID)); errno != 0 {
 		return fmt.Errorf("setresgid %d: %w", id.GID, errno)
 	}
-	if _, _, errno := unix.RawSyscall(unix.SYS_SETRESUID, uintptr(id.UID), uintptr(id.UID), uintptr(id.UID)); errno != 0 {
+	if _, _, errno := unix.RawSyscall(sysSetresuid, uintptr(id.UID), uintptr(id.UID), uintptr(id.UID)); errno != 0 {
 		return fmt.Errorf("setresuid %d: %w", id.UID, errno)
 	}
 	return nil
