@@ -130,6 +130,10 @@ func securityPlan(cfg *Config) (*security.Plan, error) {
 // all; --no-cwd → no cfg.Cwd; each read-write -v/--volume and --tmpfs
 // destination → appended; --rootfs → the same list, seen inside the root.
 func landlockWritable(cfg *Config) (paths []string, all bool) {
+	fs := cfg.FS
+	if fs.Rootfs == "" && fs.RW || fs.Overlay {
+		return nil, true
+	}
 	paths = []string{
 		"/tmp", "/dev/shm",
 		// Character devices a program writes to: discard, terminals
@@ -139,6 +143,16 @@ func landlockWritable(cfg *Config) (paths []string, all bool) {
 	}
 	if cfg.Cwd != "" {
 		paths = append(paths, cfg.Cwd)
+	}
+	for _, v := range fs.Volumes {
+		if !v.ReadOnly {
+			paths = append(paths, v.Dest)
+		}
+	}
+	for _, t := range fs.Tmpfs {
+		if !t.ReadOnly {
+			paths = append(paths, t.Dest)
+		}
 	}
 	return paths, false
 }
