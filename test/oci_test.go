@@ -831,6 +831,15 @@ func TestPodmanRunsContainersWithIsolateAsItsRuntime(t *testing.T) {
 	}
 	home, xdg := userDir(t), userDir(t)
 	os.Chmod(xdg, 0o700)
+	// Rootless podman keeps a pause process holding its user namespace
+	// for later commands; this test's podman has no later commands.
+	defer func() {
+		if b, err := os.ReadFile(filepath.Join(xdg, "libpod", "tmp", "pause.pid")); err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 1 {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	}()
 	// An image from a local tarball: no registry is reachable here.
 	rootfs := filepath.Join(userDir(t), "rootfs")
 	os.MkdirAll(filepath.Join(rootfs, "bin"), 0o755)
