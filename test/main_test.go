@@ -80,6 +80,9 @@ func setup() error {
 	isolateBin = filepath.Join(workDir, "isolate")
 	build := exec.Command("go", "build", "-o", isolateBin, "../cmd/isolate")
 	build.Stderr = os.Stderr
+	// Static: isolate re-executes itself inside root filesystems that have
+	// no C library (the --ulimit trampoline in an OCI bundle's rootfs).
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if err := build.Run(); err != nil {
 		return fmt.Errorf("go build: %w", err)
 	}

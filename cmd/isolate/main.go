@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/isolate-sandbox/isolate/pkg/hints"
+	"github.com/isolate-sandbox/isolate/pkg/oci"
 	"github.com/isolate-sandbox/isolate/pkg/sandbox"
 )
 
@@ -21,6 +22,10 @@ func main() {
 	// The re-executed child is dispatched before anything else runs.
 	if sandbox.IsInit() {
 		sandbox.InitMain()
+	}
+	if isOCICommand(os.Args[1:]) {
+		oci.Version = version
+		os.Exit(runOCI(os.Args))
 	}
 	os.Exit(run(os.Args))
 }
@@ -94,6 +99,10 @@ EXAMPLES:
    isolate -- doctor                   runs a program named doctor: a
                                        subcommand is only ever the first word
    source <(isolate completion bash)   completion (also: zsh); man: isolate man
+   isolate -- run                      runs a program named run (OCI command names too)
+
+OCI RUNTIME (runc's command line, for podman, containerd, CRI-O; docs/oci.md):
+   isolate [--root DIR] create|start|run|state|kill|delete|list|spec|features ...
 
    ids: container root is you; container ids 1.. are your ranges in
    /etc/subuid and /etc/subgid (through newuidmap/newgidmap). Without them

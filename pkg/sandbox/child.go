@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"unsafe"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/isolate-sandbox/isolate/pkg/hints"
@@ -62,8 +63,11 @@ func InitMain() {
 	} else {
 		err = runStage2(ch)
 	}
-	// Only failures return.
-	ch.send(message{Type: msgError, Error: toWire(err)})
+	// Only failures return. After an OCI create the parent is gone: the
+	// container's stderr is then the only place left to say it.
+	if ch.send(message{Type: msgError, Error: toWire(err)}) != nil {
+		hints.Print(err)
+	}
 	os.Exit(hints.ExitCode(err))
 }
 
@@ -111,6 +115,9 @@ func runStage2(ch *channel) error {
 	if !cfg.NoInit {
 		waitSigs = subscribeAsync(32, append([]os.Signal{unix.SIGCHLD}, ForwardedSignals...)...)
 	}
+	if err := enterOCI(cfg); err != nil {
+		return err
+	}
 	if err := setup(cfg); err != nil {
 		return err
 	}
@@ -134,13 +141,24 @@ func runStage2(ch *channel) error {
 // setup builds the sandbox's view, in the order the assignment's steps
 // have: uts (2), network (4), mount and pid (5,6).
 func setup(cfg *Config) error {
-	if err := unix.Sethostname([]byte(cfg.Hostname)); err != nil {
-		return &hints.Error{What: "sethostname " + cfg.Hostname, Why: err}
+	// A joined or shared namespace is not the sandbox's to change.
+	if cfg.Hostname != "" && cfg.newNamespace(specs.UTSNamespace) {
+		if err := unix.Sethostname([]byte(cfg.Hostname)); err != nil {
+			return &hints.Error{What: "sethostname " + cfg.Hostname, Why: err}
+		}
 	}
-	if err := setupNetwork(cfg); err != nil {
+	if cfg.newNamespace(specs.NetworkNamespace) {
+		if err := setupNetwork(cfg); err != nil {
+			return err
+		}
+	}
+	if err := beforeFilesystemOCI(cfg); err != nil {
 		return err
 	}
 	if err := setupFilesystem(cfg); err != nil {
+		return err
+	}
+	if err := afterFilesystemOCI(cfg); err != nil {
 		return err
 	}
 	if cfg.Cwd != "" {

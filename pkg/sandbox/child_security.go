@@ -88,14 +88,15 @@ func securityPlan(cfg *Config) (*security.Plan, error) {
 			p.Permitted, p.Effective, p.Inheritable = set, set, set
 		}
 	}
-	if cfg.User.UID != 0 || cfg.User.GID != 0 {
-		p.User = &security.Identity{UID: cfg.User.UID, GID: cfg.User.GID, NoSetGroups: cfg.SetgroupsDeny}
+	if cfg.User.UID != 0 || cfg.User.GID != 0 || len(cfg.User.AdditionalGids) > 0 {
+		p.User = &security.Identity{UID: cfg.User.UID, GID: cfg.User.GID, Groups: cfg.User.AdditionalGids, NoSetGroups: cfg.SetgroupsDeny}
 	}
+	p.AllowNewPrivs = sc.AllowNewPrivs
 	// A Landlock domain may not change mounts at all (landlock(7)): with
 	// CAP_SYS_ADMIN the program was given its mounts to manage, so "auto"
 	// leaves Landlock out; "on" keeps it and mounting fails.
 	adminMounts := p.Bounding.Has(unix.CAP_SYS_ADMIN)
-	if sc.Landlock == "on" || sc.Landlock == "auto" && !adminMounts {
+	if !sc.AllowNewPrivs && (sc.Landlock == "on" || sc.Landlock == "auto" && !adminMounts) {
 		writable, all := landlockWritable(cfg)
 		abi := security.LandlockABI()
 		switch {
@@ -124,6 +125,10 @@ func securityPlan(cfg *Config) (*security.Plan, error) {
 // second, independent layer. all means no write restriction (--rw, or a
 // --rootfs that is not --read-only: nothing for Landlock to add).
 func landlockWritable(cfg *Config) (paths []string, all bool) {
+	fs := cfg.FS
+	if fs.Rootfs == "" && fs.RW || fs.Overlay {
+		return nil, true
+	}
 	paths = []string{
 		"/tmp", "/dev/shm",
 		// Character devices a program writes to: discard, terminals
@@ -139,6 +144,16 @@ func landlockWritable(cfg *Config) (paths []string, all bool) {
 			// /dev is the sandbox's tmpfs: only the entries above.
 		default:
 			paths = append(paths, p)
+		}
+	}
+	for _, v := range fs.Volumes {
+		if !v.ReadOnly {
+			paths = append(paths, v.Dest)
+		}
+	}
+	for _, t := range fs.Tmpfs {
+		if !t.ReadOnly {
+			paths = append(paths, t.Dest)
 		}
 	}
 	return paths, false

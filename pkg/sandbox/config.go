@@ -42,6 +42,9 @@ type Config struct {
 	Security SecurityConfig `json:"security"`
 	Limits   LimitsConfig   `json:"limits"`
 
+	// OCI is set for containers of the OCI lifecycle (lifecycle_config.go).
+	OCI *OCIConfig `json:"oci,omitempty"`
+
 	// SetgroupsDeny is set by the parent when the id map was written with
 	// setgroups denied: the child then must not call setgroups(2).
 	SetgroupsDeny bool `json:"setgroupsDeny,omitempty"`
@@ -55,7 +58,9 @@ func (c *Config) Validate() error {
 	if len(c.Args) == 0 || c.Args[0] == "" {
 		return &hints.Error{What: "no program given", Hint: "usage: isolate [OPTIONS] PROGRAM [ARGS...]"}
 	}
-	if err := validHostname(c.Hostname); err != nil {
+	// An OCI config may leave the host name alone (no "hostname" field).
+	if c.OCI != nil && c.Hostname == "" {
+	} else if err := validHostname(c.Hostname); err != nil {
 		return &hints.Error{What: "--hostname " + c.Hostname, Why: err}
 	}
 	if c.Cwd != "" && !filepath.IsAbs(c.Cwd) {

@@ -31,6 +31,9 @@ type SecurityConfig struct {
 	// "on" (required) or "off".
 	Landlock string `json:"landlock,omitempty"`
 
+	// AllowNewPrivs: no no_new_privs (OCI "noNewPrivileges": false).
+	AllowNewPrivs bool `json:"allowNewPrivs,omitempty"`
+
 	// Verbose prints notices about protections the kernel cannot give.
 	Verbose bool `json:"verbose,omitempty"`
 }

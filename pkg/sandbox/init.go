@@ -96,12 +96,20 @@ func execProgram(ch *channel, cfg *Config) error {
 	if err := dropPrivileges(cfg); err != nil {
 		return err
 	}
-	// A change of ids clears the parent-death signal (credentials(7)).
-	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
-		return &hints.Error{What: "prctl(PR_SET_PDEATHSIG)", Why: err}
-	}
-	if err := ch.send(message{Type: msgExec}); err != nil {
-		os.Exit(hints.ExitSetup)
+	if cfg.OCI != nil {
+		// `isolate create` returns here; `isolate start` releases it. An
+		// OCI container outlives create: no parent-death signal (enterOCI).
+		if err := waitForStart(ch, cfg); err != nil {
+			return err
+		}
+	} else {
+		// A change of ids clears the parent-death signal (credentials(7)).
+		if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
+			return &hints.Error{What: "prctl(PR_SET_PDEATHSIG)", Why: err}
+		}
+		if err := ch.send(message{Type: msgExec}); err != nil {
+			os.Exit(hints.ExitSetup)
+		}
 	}
 	argv0, argv := programArgv(cfg, path)
 	err = unix.Exec(argv0, argv, cfg.Env)

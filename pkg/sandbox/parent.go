@@ -231,13 +231,7 @@ func (s *session) supervise(sigs chan os.Signal) (int, error) {
 	readErr := make(chan error, 1)
 	go func() {
 		for {
-			m, err := s.ch.recv()
-			// A child that fails while "start" is still unread in its
-			// queue resets the socket on exit; the kernel reports that
-			// once (sock_error), and its error message is still queued.
-			if errors.Is(err, unix.ECONNRESET) {
-				continue
-			}
+			m, err := s.ch.recv() // recv reads past a reset to the queued error
 			if err != nil {
 				readErr <- err
 				close(msgs)

@@ -18,6 +18,7 @@ package sandbox
 //	  |<------------------------------ running --  PROGRAM started (init), or
 //	  |<------------------------------ exec -----  about to execve (--no-init)
 //	  |<------------------------------ error ----  any failure, with its hint
+//	  |<------------------------------ created --  OCI create: waits on the exec fifo for `start`
 //	  | forwards signals, waits                    PID 1: reaps, forwards
 //
 // The child never trusts more than this order: each stage reads exactly the
@@ -46,6 +47,7 @@ const (
 	msgRunning   msgType = "running"    // child → parent: PROGRAM runs under isolate's init
 	msgExec      msgType = "exec"       // child → parent: about to execve PROGRAM as PID 1 (--no-init)
 	msgError     msgType = "error"      // child → parent: setup failed; the child exits next
+	msgCreated   msgType = "created"    // child → parent (OCI create): ready; waits on the exec fifo (lifecycle.go)
 )
 
 // message is the one datagram shape.

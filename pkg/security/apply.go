@@ -22,6 +22,11 @@ type Plan struct {
 	Writable    []string
 	// Seccomp is loaded last; nil runs unconfined.
 	Seccomp *Program
+	// AllowNewPrivs leaves no_new_privs unset (an OCI config.json with
+	// "noNewPrivileges": false). Seccomp then needs CAP_SYS_ADMIN, so it
+	// is loaded first, while the thread still has it (runc's order), and
+	// Landlock must be off.
+	AllowNewPrivs bool
 }
 
 // Identity is a uid, gid and supplementary groups.
@@ -53,6 +58,11 @@ func Apply(p *Plan) error {
 			}
 		}()
 	}
+	if p.AllowNewPrivs && p.Seccomp != nil {
+		if err := loadSeccomp(p.Seccomp); err != nil {
+			return err
+		}
+	}
 	if err := dropBounding(p.Bounding); err != nil {
 		return err
 	}
@@ -70,6 +80,9 @@ func Apply(p *Plan) error {
 	// no_new_privs: execve never grants privileges again (setuid bits and
 	// file capabilities are ignored), and it allows seccomp and Landlock
 	// without CAP_SYS_ADMIN (prctl(2), seccomp(2)).
+	if p.AllowNewPrivs {
+		return nil
+	}
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return fmt.Errorf("prctl(PR_SET_NO_NEW_PRIVS): %w", err)
 	}

@@ -1,0 +1,44 @@
+package oci
+
+import (
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/isolate-sandbox/isolate/pkg/sandbox"
+	"github.com/isolate-sandbox/isolate/pkg/security"
+)
+
+// convertSecurity takes process.capabilities and linux.seccomp as they
+// are (package security applies them, as for `isolate PROGRAM`).
+func convertSecurity(file string, s *specs.Spec, cfg *sandbox.Config, out *Converted) error {
+	caps := s.Process.Capabilities
+	if caps == nil {
+		// No field: no capabilities (runtime-spec config.md).
+		caps = &specs.LinuxCapabilities{}
+	}
+	for _, set := range []struct {
+		name  string
+		names []string
+	}{{"bounding", caps.Bounding}, {"effective", caps.Effective}, {"inheritable", caps.Inheritable},
+		{"permitted", caps.Permitted}, {"ambient", caps.Ambient}} {
+		if _, err := security.CapsFromNames(set.names); err != nil {
+			return fieldError(file, "process.capabilities."+set.name, "%v", err)
+		}
+	}
+	cfg.Security.Caps = caps
+	if s.Linux.Seccomp == nil {
+		cfg.Security.Seccomp = sandbox.SeccompUnconfined
+	} else {
+		if _, err := security.Compile(s.Linux.Seccomp); err != nil {
+			return fieldError(file, "linux.seccomp", "%v", err)
+		}
+		cfg.Security.SeccompProfile = s.Linux.Seccomp
+	}
+	// Landlock is isolate's own second layer for `isolate PROGRAM`; a
+	// config.json cannot express it, and an image writes where it likes.
+	cfg.Security.Landlock = "off"
+	cfg.Security.AllowNewPrivs = !s.Process.NoNewPrivileges
+	if s.Process.User.Username != "" {
+		out.warn("process.user.username %q ignored: isolate runs process.user.uid/gid", s.Process.User.Username)
+	}
+	return nil
+}
