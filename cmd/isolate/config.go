@@ -22,6 +22,7 @@ func configFromCLI(c *cli.Context) (*sandbox.Config, error) {
 		Cwd:      c.String("workdir"),
 		NoInit:   c.Bool("no-init"),
 		Quiet:    c.Bool("quiet"),
+		TTY:      c.Bool("tty"),
 	}
 	if len(cfg.Args) == 0 {
 		return nil, &hints.Error{What: "no program given", Hint: "usage: isolate [OPTIONS] PROGRAM [ARGS...]; see isolate --help"}

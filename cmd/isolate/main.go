@@ -152,6 +152,8 @@ func coreFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "uidmap", Usage: "explicit uid map range CONTAINER:HOST:SIZE (repeatable; replaces the default)"},
 		&cli.StringSliceFlag{Name: "gidmap", Usage: "explicit gid map range CONTAINER:HOST:SIZE (repeatable; replaces the default)"},
 		&cli.BoolFlag{Name: "no-init", Usage: "run PROGRAM itself as PID 1 (it then ignores signals it has no handler for)"},
+		&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "give PROGRAM a terminal of its own, joined to yours (job control, Ctrl-C and window size reach it)"},
+		&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "keep standard input open (isolate always passes it; accepted as in docker)"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print no notices"},
 	}
 }

@@ -134,3 +134,6 @@ func ProcMount(err error) string {
 	}
 	return ""
 }
+
+// NoTerminal is said for -t without a terminal on standard input.
+const NoTerminal = "run isolate from a terminal (or ssh -t / script), or drop -t to use pipes"

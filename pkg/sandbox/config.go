@@ -33,6 +33,8 @@ type Config struct {
 
 	// NoInit execs PROGRAM as PID 1 instead of under isolate's init.
 	NoInit bool `json:"noInit,omitempty"`
+	// TTY gives PROGRAM a pseudo-terminal joined to the user's (-t).
+	TTY bool `json:"tty,omitempty"`
 	// Quiet suppresses notices.
 	Quiet bool `json:"quiet,omitempty"`
 

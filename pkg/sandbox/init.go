@@ -33,6 +33,19 @@ func runInit(ch *channel, cfg *Config, waitSigs func() chan os.Signal) error {
 			Setpgid: true,
 		},
 	}
+	if cfg.TTY {
+		p, err := giveTerminal(ch, cfg)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(p.slave)
+		// A session of its own with the pty as its controlling terminal:
+		// a shell gets job control, and the pty's Ctrl-C reaches its
+		// foreground job (credentials(7), "Sessions").
+		s := uintptr(p.slave)
+		attr.Files = []uintptr{s, s, s}
+		attr.Sys = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	}
 	// PROGRAM inherits the ids, capabilities, filters and cgroup namespace
 	// of the thread that forks it: they are all set on a thread of its own.
 	var pid int
@@ -91,6 +104,15 @@ func execProgram(ch *channel, cfg *Config) error {
 	path, err := lookPath(cfg.Args[0], cfg.Env)
 	if err != nil {
 		return err
+	}
+	if cfg.TTY {
+		p, err := giveTerminal(ch, cfg)
+		if err != nil {
+			return err
+		}
+		if err := takeTerminal(p, "--tty"); err != nil {
+			return err
+		}
 	}
 	// dropPrivileges also switches to --user, on this thread only.
 	if err := dropPrivileges(cfg); err != nil {

@@ -396,52 +396,25 @@ func setupConsole(cfg *Config) error {
 	fail := func(what string, err error) error {
 		return &hints.Error{What: "process.terminal: " + what, Why: err}
 	}
-	master, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fail("open /dev/ptmx", err)
-	}
-	defer unix.Close(master)
-	if err := unix.IoctlSetPointerInt(master, unix.TIOCSPTLCK, 0); err != nil {
-		return fail("unlock the pty (TIOCSPTLCK)", err)
-	}
-	n, err := unix.IoctlGetUint32(master, unix.TIOCGPTN)
-	if err != nil {
-		return fail("pty number (TIOCGPTN)", err)
-	}
-	// TIOCGPTPEER (Linux 4.13): the slave of this master, not whatever a
-	// path in /dev/pts names by now.
-	s, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(master), unix.TIOCGPTPEER, unix.O_RDWR|unix.O_NOCTTY)
-	if errno != 0 {
-		return fail("open the pty slave (TIOCGPTPEER)", errno)
-	}
-	slave := int(s)
+	var size *unix.Winsize
 	if sz := cfg.OCI.ConsoleSize; sz != nil {
-		unix.IoctlSetWinsize(master, unix.TIOCSWINSZ, &unix.Winsize{Row: uint16(sz.Height), Col: uint16(sz.Width)})
+		size = &unix.Winsize{Row: uint16(sz.Height), Col: uint16(sz.Width)}
 	}
-	// The program owns its terminal, as login(1) arranges.
-	if err := unix.Fchown(slave, int(cfg.User.UID), int(cfg.User.GID)); err != nil {
-		return fail("chown the pty slave", err)
+	p, err := openPTY(cfg.User.UID, cfg.User.GID, size)
+	if err != nil {
+		return fail("make the pty", err)
 	}
-	pts := fmt.Sprintf("/dev/pts/%d", n)
+	defer unix.Close(p.master)
 	if fd, err := unix.Open("/dev/console", unix.O_CREAT|unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600); err == nil {
 		unix.Close(fd)
-		if err := unix.Mount(pts, "/dev/console", "", unix.MS_BIND, ""); err != nil {
-			return fail("bind "+pts+" on /dev/console", err)
+		if err := unix.Mount(p.name, "/dev/console", "", unix.MS_BIND, ""); err != nil {
+			return fail("bind "+p.name+" on /dev/console", err)
 		}
 	}
-	if err := unix.Sendmsg(consoleFd, []byte(pts), unix.UnixRights(master), nil, 0); err != nil {
+	if err := unix.Sendmsg(consoleFd, []byte(p.name), unix.UnixRights(p.master), nil, 0); err != nil {
 		return fail("send the pty master to the console socket", err)
 	}
 	unix.Close(consoleFd)
-	for _, fd := range []int{0, 1, 2} {
-		if err := unix.Dup3(slave, fd, 0); err != nil {
-			return fail(fmt.Sprintf("dup the pty slave to fd %d", fd), err)
-		}
-	}
-	unix.Close(slave)
 	// This process leads its own session (Setsid at clone).
-	if err := unix.IoctlSetInt(0, unix.TIOCSCTTY, 0); err != nil {
-		return fail("make the pty the controlling terminal (TIOCSCTTY)", err)
-	}
-	return nil
+	return takeTerminal(p, "process.terminal")
 }

@@ -36,6 +36,9 @@ func Run(cfg *Config) (int, error) {
 	if err := cfg.Validate(); err != nil {
 		return 0, err
 	}
+	if err := checkTerminal(cfg); err != nil {
+		return 0, err
+	}
 	waitSigs := subscribeAsync(16, ForwardedSignals...)
 	defer func() { signal.Stop(waitSigs()) }()
 	host, err := userns.DetectHost()
@@ -115,6 +118,9 @@ func Run(cfg *Config) (int, error) {
 	childEnd.Close()
 	s := &session{cmd: cmd, ch: parentEnd, waited: make(chan struct{})}
 	go s.wait()
+	// Deferred calls run last first: the child is gone before the
+	// terminal is restored, so its last output comes out first.
+	defer func() { s.term.close() }()
 	defer s.kill()
 	if err := lim.started(cmd.Process.Pid, s.kill); err != nil {
 		return 0, err
@@ -203,6 +209,7 @@ func subscribeAsync(size int, sigs ...os.Signal) (wait func() chan os.Signal) {
 
 // session is one running child.
 type session struct {
+	term   *terminal // -t: the user's terminal joined to the sandbox's pty
 	cmd    *exec.Cmd
 	ch     *channel
 	waited chan struct{}
@@ -258,6 +265,15 @@ func (s *session) supervise(sigs chan os.Signal) (int, error) {
 					return 0, &hints.Error{What: "child reported an error without details"}
 				}
 				return 0, m.Error.toError()
+			case msgTerminal:
+				if m.fd < 0 {
+					return 0, &hints.Error{What: "protocol: terminal message without a descriptor"}
+				}
+				t, err := startTerminal(m.fd)
+				if err != nil {
+					return 0, err
+				}
+				s.term = t
 			case msgRunning:
 				started = true
 			case msgExec:
@@ -283,6 +299,10 @@ func (s *session) supervise(sigs chan os.Signal) (int, error) {
 		case <-s.waited:
 			return exitStatus(s.cmd.ProcessState), nil
 		case sig := <-sigs:
+			if sig == unix.SIGWINCH && s.term != nil {
+				s.term.resize() // the pty signals its own foreground job
+				continue
+			}
 			// Only signals with a handler reach a pid namespace's init from
 			// outside (pid_namespaces(7)); isolate's init has one for each.
 			s.cmd.Process.Signal(sig)

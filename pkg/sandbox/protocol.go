@@ -47,6 +47,7 @@ const (
 	msgRunning   msgType = "running"    // child → parent: PROGRAM runs under isolate's init
 	msgExec      msgType = "exec"       // child → parent: about to execve PROGRAM as PID 1 (--no-init)
 	msgError     msgType = "error"      // child → parent: setup failed; the child exits next
+	msgTerminal  msgType = "terminal"   // child → parent (-t): the pty master, as SCM_RIGHTS, before running/exec
 	msgCreated   msgType = "created"    // child → parent (OCI create): ready; waits on the exec fifo (lifecycle.go)
 )
 
@@ -55,6 +56,8 @@ type message struct {
 	Type   msgType    `json:"type"`
 	Config *Config    `json:"config,omitempty"`
 	Error  *wireError `json:"error,omitempty"`
+	// fd is a descriptor that came with the message (SCM_RIGHTS), or -1.
+	fd int
 }
 
 // wireError carries a hints.Error across the process boundary.
@@ -112,15 +115,26 @@ func (c *channel) send(m message) error {
 	return err
 }
 
+// sendFd sends m with a descriptor attached (SCM_RIGHTS, unix(7)).
+func (c *channel) sendFd(m message, fd int) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	return unix.Sendmsg(int(c.f.Fd()), b, unix.UnixRights(fd), nil, 0)
+}
+
 // recv reads one message; io.EOF means the other side is gone.
 func (c *channel) recv() (message, error) {
 	buf := make([]byte, maxMessage)
-	n, err := c.f.Read(buf)
+	oob := make([]byte, unix.CmsgSpace(4))
+	fd := int(c.f.Fd())
+	n, oobn, _, _, err := unix.Recvmsg(fd, buf, oob, unix.MSG_CMSG_CLOEXEC)
 	if errors.Is(err, unix.ECONNRESET) {
 		// The peer closed with messages of ours unread (a child that failed
 		// before reading "start"): the kernel reports that once, and what
 		// the peer sent before, its error, is still queued behind it.
-		n, err = c.f.Read(buf)
+		n, oobn, _, _, err = unix.Recvmsg(fd, buf, oob, unix.MSG_CMSG_CLOEXEC)
 	}
 	if err != nil {
 		return message{}, err
@@ -128,8 +142,19 @@ func (c *channel) recv() (message, error) {
 	if n == 0 {
 		return message{}, io.EOF
 	}
-	var m message
+	m := message{fd: -1}
+	if oobn > 0 {
+		if fds, err := parseRights(oob[:oobn]); err == nil && len(fds) > 0 {
+			m.fd = fds[0]
+			for _, extra := range fds[1:] {
+				unix.Close(extra)
+			}
+		}
+	}
 	if err := json.Unmarshal(buf[:n], &m); err != nil {
+		if m.fd >= 0 {
+			unix.Close(m.fd)
+		}
 		return message{}, fmt.Errorf("bad message: %w", err)
 	}
 	return m, nil
@@ -148,3 +173,17 @@ func (c *channel) expect(t msgType) (message, error) {
 }
 
 func (c *channel) Close() error { return c.f.Close() }
+
+func parseRights(oob []byte) ([]int, error) {
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return nil, err
+	}
+	var fds []int
+	for _, m := range msgs {
+		if f, err := unix.ParseUnixRights(&m); err == nil {
+			fds = append(fds, f...)
+		}
+	}
+	return fds, nil
+}
