@@ -51,6 +51,9 @@ func Run(cfg *Config) (int, error) {
 		hints.Notice("%s", plan.Notice)
 	}
 	cfg.SetgroupsDeny = plan.SetgroupsDeny
+	if err := prepareNetwork(cfg); err != nil {
+		return 0, err
+	}
 
 	parentEnd, childEnd, err := newSocketPair()
 	if err != nil {
@@ -73,7 +76,7 @@ func Run(cfg *Config) (int, error) {
 		Stderr:     os.Stderr,
 		ExtraFiles: []*os.File{childEnd.f}, // fd 3 in the child
 		SysProcAttr: &syscall.SysProcAttr{
-			Cloneflags: namespaces,
+			Cloneflags: namespaces &^ netCloneFlags(cfg),
 			Pdeathsig:  unix.SIGKILL,
 			// A new session: the program has no controlling terminal to
 			// inject keystrokes into with TIOCSTI (CVE-2017-5226), and the
@@ -119,7 +122,7 @@ func Run(cfg *Config) (int, error) {
 	}
 	network, err := startNetwork(cfg, cmd.Process.Pid)
 	if err != nil {
-		return 0, err
+		return 0, childErrorOr(parentEnd, err)
 	}
 	defer network.Close()
 	if err := parentEnd.send(message{Type: msgStart}); err != nil {
