@@ -126,7 +126,9 @@ func Run(cfg *Config) (int, error) {
 	}
 	defer network.Close()
 	if err := parentEnd.send(message{Type: msgStart}); err != nil {
-		return 0, s.diedBefore("the program started", err)
+		// While the network started, the child may have failed its own
+		// set-up: its report is queued on the socket.
+		return 0, childErrorOr(parentEnd, s.diedBefore("the program started", err))
 	}
 	return s.supervise(sigs)
 }

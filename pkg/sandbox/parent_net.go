@@ -17,7 +17,7 @@ type netSession interface{ Close() error }
 // with nothing to clean up.
 func prepareNetwork(cfg *Config) error {
 	if cfg.Net.Mode == "" {
-		mode, notice := slirpnet.DefaultMode(nil)
+		mode, notice := slirpnet.DefaultMode(nil, nil)
 		cfg.Net.Mode = mode
 		if notice != "" && !cfg.Quiet {
 			hints.Notice("%s", notice)

@@ -144,7 +144,7 @@ func startBuiltinParent(pid int, alive func() bool, timeout time.Duration) (port
 	if err != nil {
 		return nil, nil, err
 	}
-	d, err := builtin.NewParentDriver(io.Discard, dir)
+	d, err := builtin.NewParentDriver(driverLog{}, dir)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -223,4 +223,16 @@ func processAlive(pid int) func() bool {
 		}
 		return false
 	}
+}
+
+// driverLog passes the port driver's messages on as isolate's: a
+// connection that cannot be forwarded is worth a line on stderr.
+type driverLog struct{}
+
+func (driverLog) Write(p []byte) (int, error) {
+	msg := strings.TrimSpace(string(p))
+	if msg != "" {
+		fmt.Fprintf(os.Stderr, "isolate: port driver: %s\n", msg)
+	}
+	return len(p), nil
 }

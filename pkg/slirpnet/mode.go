@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"os/exec"
 	"strings"
+
+	"github.com/isolate-sandbox/isolate/pkg/hints"
 )
 
 // Mode is how the sandbox reaches the network (--net).
@@ -77,14 +79,22 @@ func (m Mode) Package() string {
 }
 
 // DefaultMode picks the mode when --net is not given: slirp4netns when
-// installed, else pasta, else loopback only. notice is non-empty when the
-// sandbox ends up without outbound access, which the user should know.
-func DefaultMode(lookPath func(string) (string, error)) (m Mode, notice string) {
+// installed, else pasta, else loopback only. Both need /dev/net/tun; when
+// it is not usable the sandbox also gets loopback only. notice is
+// non-empty when the sandbox ends up without outbound access: a fallback
+// that changes what the program can do is said in one line.
+func DefaultMode(lookPath func(string) (string, error), tun func() error) (m Mode, notice string) {
 	if lookPath == nil {
 		lookPath = exec.LookPath
 	}
+	if tun == nil {
+		tun = CheckTun
+	}
 	for _, m := range []Mode{Slirp4netns, Pasta} {
 		if _, err := lookPath(m.Binary()); err == nil {
+			if err := tun(); err != nil {
+				return None, fmt.Sprintf("%s: the sandbox has loopback only (%s)", err, hints.Tun(err))
+			}
 			return m, ""
 		}
 	}

@@ -64,6 +64,14 @@ func Check(o Options) error {
 			if o.Mode != Pasta {
 				return &hints.Error{What: "--port-driver implicit", Why: fmt.Errorf("means pasta's own forwarding and needs --net pasta, not %s", o.Mode), Hint: "use --port-driver builtin, which works with every private network mode"}
 			}
+			for _, p := range o.Ports {
+				// pasta sees a datagram from the host itself as coming from
+				// the gateway, and its reply reaches the host only through
+				// the gateway mapping that --no-map-gw turns off.
+				if p.Proto == "udp" && !o.AllowHostLoopback {
+					return &hints.Error{What: "--publish " + p.String() + " with --port-driver implicit", Why: errors.New("pasta returns udp replies to senders on this host through its gateway mapping, which the sandbox may not use"), Hint: "use --port-driver builtin (the default), or add --allow-host-loopback"}
+				}
+			}
 		}
 	}
 	switch o.Mode {
@@ -177,7 +185,7 @@ func Start(o Options, pid int) (s *Session, err error) {
 			return s, err
 		}
 		if api != "" {
-			if driver, err = slirpport.NewParentDriver(os.Stderr, api); err != nil {
+			if driver, err = slirpport.NewParentDriver(driverLog{}, api); err != nil {
 				return s, &hints.Error{What: "slirp4netns port driver", Why: err}
 			}
 			childIP = SlirpAddr.Addr().String()
