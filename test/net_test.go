@@ -597,6 +597,18 @@ exit 0`
 	}
 }
 
+// slirp4netns's API can make it listen on any host address; a program
+// inside must not find the socket once the ports are published.
+func TestProgramCannotReachTheSlirp4netnsAPI(t *testing.T) {
+	t.Parallel()
+	needUserModeNet(t)
+	hp := freePort(t)
+	r := run(t, opts{}, "--net", "slirp4netns", "--port-driver", "slirp4netns", "-p", fmt.Sprintf("%d:80", hp), "sh", "-c", "ls -A /proc/1/fd/101/")
+	if r.Code != 0 || r.Stdout != "" {
+		t.Errorf("want an empty state directory once the ports are published: %s", r)
+	}
+}
+
 // netPath is a PATH without the named programs.
 func netPath(t *testing.T, hide ...string) string {
 	t.Helper()

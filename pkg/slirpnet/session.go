@@ -168,6 +168,7 @@ func Start(o Options, pid int) (s *Session, err error) {
 	alive := processAlive(pid)
 	var driver port.ParentDriver
 	childIP := "127.0.0.1"
+	apiSocket := ""
 	switch o.Mode {
 	case Slirp4netns:
 		api := ""
@@ -180,6 +181,7 @@ func Start(o Options, pid int) (s *Session, err error) {
 				return s, &hints.Error{What: "slirp4netns port driver", Why: err}
 			}
 			api = dir + "/slirp4netns.sock"
+			apiSocket = api
 		}
 		if err := startSlirp4netns(s, o, pid, api); err != nil {
 			return s, err
@@ -210,7 +212,19 @@ func Start(o Options, pid int) (s *Session, err error) {
 		s.defer_(stop)
 		driver = d
 	}
-	return s, addPorts(driver, o.Ports, childIP)
+	if err := addPorts(driver, o.Ports, childIP); err != nil {
+		return s, err
+	}
+	if apiSocket != "" {
+		// Every port is added: nobody needs the API any more, and a
+		// program inside that found it through /proc/1/fd could ask
+		// slirp4netns to listen on any host address. Unlinked, it is
+		// unreachable (slirp4netns keeps only its listening fd).
+		if err := os.Remove(apiSocket); err != nil {
+			return s, &hints.Error{What: "remove slirp4netns's API socket", Why: err}
+		}
+	}
+	return s, nil
 }
 
 // helper is one host process that serves the sandbox.
