@@ -231,7 +231,9 @@ type driverLog struct{}
 
 func (driverLog) Write(p []byte) (int, error) {
 	msg := strings.TrimSpace(string(p))
-	if msg != "" {
+	// A failed listen is returned by AddPort and reported once, as the
+	// error of --publish.
+	if msg != "" && !strings.HasPrefix(msg, "listen: ") {
 		fmt.Fprintf(os.Stderr, "isolate: port driver: %s\n", msg)
 	}
 	return len(p), nil

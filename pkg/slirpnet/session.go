@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -171,7 +172,6 @@ func Start(o Options, pid int) (s *Session, err error) {
 	apiSocket := ""
 	switch o.Mode {
 	case Slirp4netns:
-		api := ""
 		if len(o.Ports) > 0 && o.PortDriver == SlirpPorts {
 			// The API socket goes into the sandbox's own state directory,
 			// so that it vanishes with the sandbox even when slirp4netns
@@ -180,14 +180,13 @@ func Start(o Options, pid int) (s *Session, err error) {
 			if err != nil {
 				return s, &hints.Error{What: "slirp4netns port driver", Why: err}
 			}
-			api = dir + "/slirp4netns.sock"
-			apiSocket = api
+			apiSocket = dir + "/slirp4netns.sock"
 		}
-		if err := startSlirp4netns(s, o, pid, api); err != nil {
+		if err := startSlirp4netns(s, o, pid, apiSocket); err != nil {
 			return s, err
 		}
-		if api != "" {
-			if driver, err = slirpport.NewParentDriver(driverLog{}, api); err != nil {
+		if apiSocket != "" {
+			if driver, err = slirpport.NewParentDriver(driverLog{}, apiSocket); err != nil {
 				return s, &hints.Error{What: "slirp4netns port driver", Why: err}
 			}
 			childIP = SlirpAddr.Addr().String()
@@ -231,8 +230,32 @@ func Start(o Options, pid int) (s *Session, err error) {
 type helper struct {
 	name   string
 	cmd    *exec.Cmd
-	stderr bytes.Buffer
+	stderr syncBuffer
 	done   chan struct{}
+}
+
+// syncBuffer is a helper's stderr, written by exec's copying goroutine
+// while an error report may read it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Only the last lines matter for an error; keep memory bounded for a
+	// helper that chatters for the whole life of the sandbox.
+	if s.b.Len() > 64<<10 {
+		s.b.Reset()
+	}
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func newHelper(name string, args ...string) *helper {
