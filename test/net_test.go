@@ -414,6 +414,10 @@ func TestVethPairForRealRootIsRemovedAtExit(t *testing.T) {
 	if exec.Command("ip", "link", "show", "veth0").Run() == nil {
 		t.Error("veth0 left behind after a normal exit")
 	}
+	r := run(t, opts{root: true}, "-q", "--net", "veth", "sh", "-c", "exit 3")
+	if r.Code != 3 || exec.Command("ip", "link", "show", "veth0").Run() == nil {
+		t.Errorf("program fails: want its status 3 and veth0 removed: %s", r)
+	}
 	m := marker()
 	b = startIsolate(t, opts{root: true}, "-q", "--net", "veth", "--veth-subnet", "10.9.0.1/30", "sh", "-c", "ip -o -4 addr show peer0 | awk '{print $4}'; echo ready; sleep "+m)
 	b.waitReady(t)

@@ -39,7 +39,12 @@ func netCloneFlags(cfg *Config) uintptr {
 }
 
 // startNetwork gives the sandbox whose first process is pid its network,
-// after the id map is written and before the program starts.
+// after the id map is written and before the program starts. It runs while
+// the child builds its mounts, so nothing here may depend on the child's
+// mount tree (DESIGN: network before pivot_root): slirp4netns and pasta
+// join only the child's user and network namespaces, veth is configured
+// through nsenter --net, and the port drivers meet the child in a tmpfs
+// reached through /proc/PID/fd, which no pivot_root moves.
 func startNetwork(cfg *Config, pid int) (netSession, error) {
 	return slirpnet.Start(netOptions(cfg), pid)
 }
