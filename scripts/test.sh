@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # slirp4netns, passt (pasta) and iproute2: the network modes; iperf3: bench/net.sh.
-packages=(uidmap iproute2 procps util-linux psmisc slirp4netns passt iperf3)
+packages=(uidmap iproute2 procps util-linux psmisc zsh slirp4netns passt iperf3)
 if [ "$(id -u)" = 0 ]; then
 	missing=()
 	for p in "${packages[@]}"; do
@@ -36,13 +36,16 @@ echo "== go vet"
 go vet ./...
 echo "== unit tests"
 go test -count=1 $(go list ./... | grep -v /test$)
+# Logs of this run only: helpers and CI jobs may run the suite side by side.
+logs=$(mktemp -d /tmp/isolate-test.XXXXXX)
+trap 'rm -rf "$logs"' EXIT
 echo "== integration tests (newuidmap/newgidmap)"
-go test -count=1 -v ./test/ 2>&1 | tee /tmp/isolate-test-helpers.log | grep -E '^(=== RUN|--- FAIL|FAIL|ok|PASS|panic)' | grep -v '=== RUN' || true
-grep -q '^ok' /tmp/isolate-test-helpers.log || { cat /tmp/isolate-test-helpers.log; exit 1; }
+go test -count=1 -v ./test/ 2>&1 | tee "$logs/helpers.log" | grep -E '^(=== RUN|--- FAIL|FAIL|ok|PASS|panic)' | grep -v '=== RUN' || true
+grep -q '^ok' "$logs/helpers.log" || { cat "$logs/helpers.log"; exit 1; }
 echo "== integration tests (helpers hidden: single-id fallback)"
-ISOLATE_TEST_IDMAP=fallback go test -count=1 -v ./test/ > /tmp/isolate-test-fallback.log 2>&1 || { cat /tmp/isolate-test-fallback.log; exit 1; }
-grep -E '^(--- FAIL|FAIL|ok)' /tmp/isolate-test-fallback.log
+ISOLATE_TEST_IDMAP=fallback go test -count=1 -v ./test/ > "$logs/fallback.log" 2>&1 || { cat "$logs/fallback.log"; exit 1; }
+grep -E '^(--- FAIL|FAIL|ok)' "$logs/fallback.log"
 
-pass=$(cat /tmp/isolate-test-helpers.log /tmp/isolate-test-fallback.log | grep -c -- '--- PASS' || true)
-skip=$(cat /tmp/isolate-test-helpers.log /tmp/isolate-test-fallback.log | grep -c -- '--- SKIP' || true)
+pass=$(cat "$logs/helpers.log" "$logs/fallback.log" | grep -c -- '--- PASS' || true)
+skip=$(cat "$logs/helpers.log" "$logs/fallback.log" | grep -c -- '--- SKIP' || true)
 echo "integration: $pass passed, 0 failed, $skip skipped"

@@ -4,6 +4,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -31,11 +32,46 @@ func run(args []string) int {
 		status = code
 		return err
 	})
+	if len(args) < 2 || !isCommand(app, args[1]) {
+		// A subcommand is only ever isolate's first argument; any other
+		// word is PROGRAM: `isolate -- doctor` runs a program named doctor.
+		app.Commands = nil
+	}
 	if err := app.Run(args); err != nil {
+		var code exitStatus
+		if errors.As(err, &code) {
+			return int(code)
+		}
 		hints.Print(err)
 		return hints.ExitCode(err)
 	}
 	return status
+}
+
+// commands are isolate's subcommands.
+func commands() []*cli.Command {
+	cmds := []*cli.Command{doctorCommand(), completionCommand(), manCommand()}
+	for _, c := range cmds {
+		c.OnUsageError = usageError
+	}
+	return cmds
+}
+
+// isCommand: the word is a subcommand, or asks for help, which lists them.
+func isCommand(app *cli.App, word string) bool {
+	if word == "-h" || word == "--help" {
+		return true
+	}
+	for _, c := range app.Commands {
+		if c.Name == word {
+			return true
+		}
+	}
+	return false
+}
+
+func usageError(_ *cli.Context, err error, _ bool) error {
+	return &hints.Error{What: err.Error(), Hint: "see isolate --help"}
 }
 
 const usageText = `isolate [OPTIONS] PROGRAM [ARGS...]
@@ -49,6 +85,15 @@ EXAMPLES:
    isolate -u 1000:1000 id             run as uid/gid 1000 inside
    isolate --clear-env -e FOO=bar env  a clean environment
    isolate -- ls -la                   "--" ends isolate's options
+   isolate --timeout 10s make test     killed after 10s, exit status 124
+   isolate --ulimit nofile=256 sh      at most 256 open files inside
+   isolate --memory 512m --pids-limit 100 --cpus 1.5 make
+                                       cgroup v2 limits (needs a delegated
+                                       cgroup: see isolate doctor)
+   isolate doctor                      can isolate run here? how to fix it
+   isolate -- doctor                   runs a program named doctor: a
+                                       subcommand is only ever the first word
+   source <(isolate completion bash)   completion (also: zsh); man: isolate man
 
    ids: container root is you; container ids 1.. are your ranges in
    /etc/subuid and /etc/subgid (through newuidmap/newgidmap). Without them
@@ -67,10 +112,9 @@ func newApp(action func(*sandbox.Config) error) *cli.App {
 		HideHelpCommand:           true,
 		DisableSliceFlagSeparator: true, // -e A=b,c is one variable
 		Flags:                     flags(),
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return &hints.Error{What: err.Error(), Hint: "see isolate --help"}
-		},
-		ExitErrHandler: func(*cli.Context, error) {}, // errors are printed once, by run
+		OnUsageError:              usageError,
+		Commands:                  commands(),
+		ExitErrHandler:            func(*cli.Context, error) {}, // errors are printed once, by run
 		Action: func(c *cli.Context) error {
 			cfg, err := configFromCLI(c)
 			if err != nil {

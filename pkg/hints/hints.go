@@ -82,17 +82,17 @@ func SubIDsOrHelpers(user string) string {
 func UserNSClone(err error) string {
 	switch {
 	case errors.Is(err, syscall.ENOSPC):
-		return "the user namespace limit is reached or zero: sudo sysctl -w user.max_user_namespaces=15000"
+		return "the user namespace limit is reached or zero: " + MaxUserNamespaces
 	case errors.Is(err, syscall.EPERM), errors.Is(err, syscall.EACCES):
 		if readSysctl("kernel/unprivileged_userns_clone") == "0" {
-			return "unprivileged user namespaces are disabled: sudo sysctl -w kernel.unprivileged_userns_clone=1"
+			return "unprivileged user namespaces are disabled: " + UnprivilegedUsernsClone
 		}
 		if h := AppArmorOrLSM(); h != "" {
 			return h
 		}
 		return "user namespaces are refused here (inside a container, run it with a seccomp profile that allows clone(CLONE_NEWUSER), e.g. docker --security-opt seccomp=unconfined)"
 	case errors.Is(err, syscall.EINVAL):
-		return "this kernel has no user namespace support (CONFIG_USER_NS)"
+		return NoUserNS
 	}
 	return ""
 }
@@ -107,9 +107,7 @@ func AppArmorOrLSM() string {
 	if err != nil {
 		exe = "/usr/local/bin/isolate"
 	}
-	return fmt.Sprintf("AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns=1); allow isolate with: "+
-		"printf 'abi <abi/4.0>,\\ninclude <tunables/global>\\nprofile isolate %s flags=(unconfined) {\\n  userns,\\n}\\n' | sudo tee /etc/apparmor.d/isolate && sudo apparmor_parser -r /etc/apparmor.d/isolate"+
-		" (or, for the whole machine: sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0)", exe)
+	return "AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns=1); allow isolate with: " + AppArmorProfile(exe)
 }
 
 // ProcSysRoot is where /proc/sys is read from; tests point it at a fake.
@@ -132,7 +130,7 @@ const (
 // ProcMount explains a refused procfs mount.
 func ProcMount(err error) string {
 	if errors.Is(err, syscall.EPERM) {
-		return "the kernel refuses a new /proc when parts of the existing one are masked (as inside many containers): run isolate where /proc is not over-mounted, e.g. docker --security-opt systempaths=unconfined"
+		return ProcMasked
 	}
 	return ""
 }

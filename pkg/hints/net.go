@@ -6,20 +6,29 @@ import (
 	"syscall"
 )
 
-// Fix-it texts of the network (package slirpnet).
+// Fix-it texts of the network (package slirpnet); the host-wide ones are
+// shared with `isolate doctor` (host.go).
 
 // InstallNetHelper names the package of a missing network helper.
-func InstallNetHelper(binary, pkg string) string {
-	return fmt.Sprintf("install the %s package (apt-get install %s / dnf install %s), or choose another --net mode", pkg, pkg, pkg)
+func InstallNetHelper(binary string) string {
+	switch binary {
+	case "slirp4netns":
+		return InstallSlirp4netns + ", or choose another --net mode"
+	case "pasta":
+		return InstallPasta + ", or choose another --net mode"
+	case "ip":
+		return "sudo apt-get install iproute2"
+	}
+	return ""
 }
 
 // Tun explains a /dev/net/tun that slirp4netns and pasta cannot open.
 func Tun(err error) string {
 	switch {
 	case errors.Is(err, syscall.ENOENT), errors.Is(err, syscall.ENODEV), errors.Is(err, syscall.ENXIO):
-		return "load the tun module (sudo modprobe tun), or create the device: sudo mkdir -p /dev/net && sudo mknod -m 0666 /dev/net/tun c 10 200; or use --net none"
+		return TunMissing + "; or use --net none"
 	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):
-		return "/dev/net/tun must be usable by every user, its standard mode: sudo chmod 0666 /dev/net/tun (a udev rule KERNEL==\"tun\", MODE=\"0666\" keeps it); or use --net none"
+		return TunMode + "; or use --net none"
 	}
 	return ""
 }

@@ -24,7 +24,7 @@ const (
 // IsInit reports whether this process is a sandbox child; main must call
 // InitMain before anything else when it is (runc's init.go does the same).
 func IsInit() bool {
-	return len(os.Args) == 2 && os.Args[0] == initArg0 && (os.Args[1] == stage1 || os.Args[1] == stage2)
+	return isLimitsExec() || len(os.Args) == 2 && os.Args[0] == initArg0 && (os.Args[1] == stage1 || os.Args[1] == stage2)
 }
 
 // InitMain is the child's entry point. It never returns.
@@ -32,6 +32,9 @@ func InitMain() {
 	// Namespaces, credentials and the parent-death signal are per thread
 	// for the kernel; the Go scheduler must not move this goroutine.
 	runtime.LockOSThread()
+	if isLimitsExec() {
+		execWithLimits() // the --ulimit trampoline (child_limits.go)
+	}
 	// A control socket that is not one: someone ran "isolate-init" by hand.
 	if _, err := unix.GetsockoptInt(childFd, unix.SOL_SOCKET, unix.SO_TYPE); err != nil {
 		fmt.Fprintln(os.Stderr, "isolate: isolate-init is isolate's internal sandbox entry and is not run by hand")
@@ -100,6 +103,9 @@ func runStage2(ch *channel) error {
 			os.Exit(hints.ExitSetup)
 		}
 		return &hints.Error{What: "stage 2", Why: err}
+	}
+	if err := applyLimits(cfg); err != nil {
+		return err
 	}
 	if cfg.NoInit {
 		return execProgram(ch, cfg)

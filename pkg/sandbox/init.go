@@ -40,7 +40,8 @@ func runInit(ch *channel, cfg *Config) error {
 			Credential: credential(cfg),
 		},
 	}
-	pid, err := syscall.ForkExec(path, cfg.Args, attr)
+	argv0, argv := programArgv(cfg, path) // through the --ulimit trampoline
+	pid, err := syscall.ForkExec(argv0, argv, attr)
 	if err != nil {
 		return execError(cfg.Args[0], err)
 	}
@@ -106,7 +107,8 @@ func execProgram(ch *channel, cfg *Config) error {
 	if err := ch.send(message{Type: msgExec}); err != nil {
 		os.Exit(hints.ExitSetup)
 	}
-	err = unix.Exec(path, cfg.Args, cfg.Env)
+	argv0, argv := programArgv(cfg, path)
+	err = unix.Exec(argv0, argv, cfg.Env)
 	return execError(cfg.Args[0], err)
 }
 

@@ -54,6 +54,11 @@ func Run(cfg *Config) (int, error) {
 	if err := prepareNetwork(cfg); err != nil {
 		return 0, err
 	}
+	lim, err := prepareLimits(cfg) // cgroup first: a refusal leaves nothing to undo
+	if err != nil {
+		return 0, err
+	}
+	defer lim.Close()
 
 	parentEnd, childEnd, err := newSocketPair()
 	if err != nil {
@@ -108,29 +113,71 @@ func Run(cfg *Config) (int, error) {
 	s := &session{cmd: cmd, ch: parentEnd, waited: make(chan struct{})}
 	go s.wait()
 	defer s.kill()
+	if err := lim.started(cmd.Process.Pid, s.kill); err != nil {
+		return 0, err
+	}
 
-	if plan.Method == userns.Helpers {
-		if err := userns.ApplyHelpers(cmd.Process.Pid, plan, host); err != nil {
-			return 0, err
-		}
-		if err := parentEnd.send(message{Type: msgIDMapDone}); err != nil {
-			return 0, s.diedBefore("the id map was written", err)
-		}
+	// Until "start" is sent there is no program to give a signal to: a
+	// forwarded signal then aborts the set-up, and isolate exits as the
+	// program would have (128+N).
+	guard := s.guardSetup(sigs)
+	network, err := s.setUp(cfg, plan, host)
+	if network != nil {
+		defer network.Close()
 	}
-	if err := parentEnd.send(message{Type: msgConfig, Config: cfg}); err != nil {
-		return 0, s.diedBefore("it received its configuration", err)
+	if sig := guard.end(); sig != nil {
+		return hints.ExitSignalsBase + int(sig.(syscall.Signal)), nil
 	}
-	network, err := startNetwork(cfg, cmd.Process.Pid)
 	if err != nil {
 		return 0, childErrorOr(parentEnd, err)
 	}
-	defer network.Close()
 	if err := parentEnd.send(message{Type: msgStart}); err != nil {
-		// While the network started, the child may have failed its own
-		// set-up: its report is queued on the socket.
-		return 0, childErrorOr(parentEnd, s.diedBefore("the program started", err))
+		return 0, s.diedBefore("the program started", err)
 	}
-	return s.supervise(sigs)
+	return lim.status(s.supervise(sigs))
+}
+
+// setUp maps the ids, sends the configuration and starts the network.
+func (s *session) setUp(cfg *Config, plan userns.Plan, host userns.Host) (netSession, error) {
+	pid := s.cmd.Process.Pid
+	if plan.Method == userns.Helpers {
+		if err := userns.ApplyHelpers(pid, plan, host); err != nil {
+			return nil, err
+		}
+		if err := s.ch.send(message{Type: msgIDMapDone}); err != nil {
+			return nil, s.diedBefore("the id map was written", err)
+		}
+	}
+	if err := s.ch.send(message{Type: msgConfig, Config: cfg}); err != nil {
+		return nil, s.diedBefore("it received its configuration", err)
+	}
+	return startNetwork(cfg, pid)
+}
+
+// setupGuard kills the child when a forwarded signal arrives during set-up.
+type setupGuard struct {
+	stop chan struct{}
+	sig  chan os.Signal
+}
+
+func (s *session) guardSetup(sigs <-chan os.Signal) *setupGuard {
+	g := &setupGuard{stop: make(chan struct{}), sig: make(chan os.Signal, 1)}
+	go func() {
+		select {
+		case sig := <-sigs:
+			g.sig <- sig
+			s.cmd.Process.Signal(unix.SIGKILL)
+		case <-g.stop:
+			close(g.sig)
+		}
+	}()
+	return g
+}
+
+// end stops the guard and returns the signal that aborted the set-up, if any.
+func (g *setupGuard) end() os.Signal {
+	close(g.stop)
+	return <-g.sig
 }
 
 // session is one running child.
@@ -172,6 +219,10 @@ func (s *session) supervise(sigs chan os.Signal) (int, error) {
 			msgs <- m
 		}
 	}()
+	// A signal that arrives after "start" but before the child confirms
+	// waits: the program may already run (it can print before the init's
+	// "running" arrives), and it must get the signal, not lose it.
+	var pending []os.Signal
 	started := false
 	for !started {
 		select {
@@ -200,11 +251,11 @@ func (s *session) supervise(sigs chan os.Signal) (int, error) {
 				return 0, &hints.Error{What: fmt.Sprintf("protocol: expected running, received %s", m.Type)}
 			}
 		case sig := <-sigs:
-			// Before PROGRAM runs there is nothing to forward to: stop the
-			// set-up and report the signal as the program's would be.
-			s.kill()
-			return hints.ExitSignalsBase + int(sig.(syscall.Signal)), nil
+			pending = append(pending, sig)
 		}
+	}
+	for _, sig := range pending {
+		s.cmd.Process.Signal(sig)
 	}
 	for {
 		select {
@@ -228,6 +279,14 @@ func (s *session) eofBeforeStart(err error) (int, error) {
 
 // diedBefore reports a child that vanished before step.
 func (s *session) diedBefore(step string, err error) error {
+	if errors.Is(err, unix.EPIPE) || errors.Is(err, unix.ECONNRESET) {
+		// The child closed its end, so it is exiting: its error, sent
+		// before, is still queued for us.
+		<-s.waited
+		if m, rerr := s.ch.recv(); rerr == nil && m.Type == msgError && m.Error != nil {
+			return m.Error.toError()
+		}
+	}
 	select {
 	case <-s.waited:
 		return &hints.Error{What: fmt.Sprintf("child exited with %s before %s", describe(s.cmd.ProcessState), step)}
@@ -251,10 +310,12 @@ func exitStatus(ps *os.ProcessState) int {
 	return ps.ExitCode()
 }
 
+// unwrapSyscall keeps the errno of a failed fork/exec: the path and the
+// operation are isolate's own, not the user's.
 func unwrapSyscall(err error) error {
-	var se *os.SyscallError
-	if errors.As(err, &se) {
-		return se.Err
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return errno
 	}
 	return err
 }

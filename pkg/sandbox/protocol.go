@@ -114,6 +114,12 @@ func (c *channel) send(m message) error {
 func (c *channel) recv() (message, error) {
 	buf := make([]byte, maxMessage)
 	n, err := c.f.Read(buf)
+	if errors.Is(err, unix.ECONNRESET) {
+		// The peer closed with messages of ours unread (a child that failed
+		// before reading "start"): the kernel reports that once, and what
+		// the peer sent before, its error, is still queued behind it.
+		n, err = c.f.Read(buf)
+	}
 	if err != nil {
 		return message{}, err
 	}

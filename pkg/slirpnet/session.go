@@ -78,7 +78,7 @@ func Check(o Options) error {
 	switch o.Mode {
 	case Slirp4netns, Pasta:
 		if _, err := exec.LookPath(o.Mode.Binary()); err != nil {
-			return &hints.Error{What: "--net " + string(o.Mode), Why: fmt.Errorf("%s not found in $PATH", o.Mode.Binary()), Hint: hints.InstallNetHelper(o.Mode.Binary(), o.Mode.Package())}
+			return &hints.Error{What: "--net " + string(o.Mode), Why: fmt.Errorf("%s not found in $PATH", o.Mode.Binary()), Hint: hints.InstallNetHelper(o.Mode.Binary())}
 		}
 		if err := CheckTun(); err != nil {
 			return err
@@ -88,7 +88,7 @@ func Check(o Options) error {
 			return &hints.Error{What: "--net veth", Why: errors.New("creating a veth pair in the host's network namespace needs real root"), Hint: hints.VethNeedsRoot}
 		}
 		if _, err := exec.LookPath("ip"); err != nil {
-			return &hints.Error{What: "--net veth", Why: errors.New("ip not found in $PATH"), Hint: hints.InstallNetHelper("ip", "iproute2")}
+			return &hints.Error{What: "--net veth", Why: errors.New("ip not found in $PATH"), Hint: hints.InstallNetHelper("ip")}
 		}
 		if _, _, err := VethAddrs(o.VethSubnet); err != nil {
 			return &hints.Error{What: "--veth-subnet " + o.VethSubnet, Why: err}

@@ -1,6 +1,7 @@
 package userns
 
 import (
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"os"
 	"os/exec"
 	"os/user"
@@ -22,16 +23,33 @@ func DetectHost() (Host, error) {
 	if h.SubGIDs, err = ReadSubIDs("/etc/subgid", h.User, h.UID); err != nil {
 		return h, err
 	}
+	if h.UID == 0 {
+		if h.OuterUIDs, err = readOwnMap("/proc/self/uid_map"); err != nil {
+			return h, err
+		}
+		if h.OuterGIDs, err = readOwnMap("/proc/self/gid_map"); err != nil {
+			return h, err
+		}
+	}
 	h.NewUIDMap, _ = exec.LookPath("newuidmap")
 	h.NewGIDMap, _ = exec.LookPath("newgidmap")
 	h.HelpersSetID = h.NewUIDMap != "" && h.NewGIDMap != "" &&
-		privilegedHelper(h.NewUIDMap) && privilegedHelper(h.NewGIDMap)
+		PrivilegedHelper(h.NewUIDMap) && PrivilegedHelper(h.NewGIDMap)
 	return h, nil
 }
 
-// privilegedHelper: shadow installs the helpers setuid root, some
+// readOwnMap reads the map of the user namespace isolate itself runs in.
+func readOwnMap(path string) ([]specs.LinuxIDMapping, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMapFile(string(b))
+}
+
+// PrivilegedHelper: shadow installs the helpers setuid root, some
 // distributions give them file capabilities (CAP_SETUID/CAP_SETGID) instead.
-func privilegedHelper(path string) bool {
+func PrivilegedHelper(path string) bool {
 	var st unix.Stat_t
 	if err := unix.Stat(path, &st); err != nil {
 		return false

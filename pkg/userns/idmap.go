@@ -119,3 +119,29 @@ func HelperArgs(m []specs.LinuxIDMapping) []string {
 	}
 	return args
 }
+
+// ParseMapFile parses the content of /proc/PID/uid_map.
+func ParseMapFile(s string) ([]specs.LinuxIDMapping, error) {
+	var m []specs.LinuxIDMapping
+	for _, line := range strings.Split(strings.TrimSpace(s), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		if len(f) != 3 {
+			return nil, fmt.Errorf("bad id map line %q", line)
+		}
+		r, err := ParseMapping(strings.Join(f, ":"))
+		if err != nil {
+			return nil, err
+		}
+		m = append(m, r)
+	}
+	return m, nil
+}
+
+// IsInitial reports whether a namespace's own map is the initial user
+// namespace's: all 2^32-1 ids mapped to themselves.
+func IsInitial(m []specs.LinuxIDMapping) bool {
+	return len(m) == 1 && m[0].ContainerID == 0 && m[0].HostID == 0 && m[0].Size == 1<<32-1
+}

@@ -30,6 +30,9 @@ type Host struct {
 	NewUIDMap    string // path, "" when not found
 	NewGIDMap    string
 	HelpersSetID bool // both helpers are setuid root or carry file capabilities
+	// OuterUIDs/OuterGIDs are the maps of the namespace isolate runs in,
+	// read only for uid 0: they tell real root from root in a container.
+	OuterUIDs, OuterGIDs []specs.LinuxIDMapping
 }
 
 // Plan is the decided mapping for one sandbox.
@@ -97,7 +100,12 @@ func MakePlan(h Host, uids, gids []specs.LinuxIDMapping) (Plan, error) {
 
 func rootPlan(h Host, uids, gids []specs.LinuxIDMapping) (Plan, error) {
 	p := Plan{Method: Direct}
+	nested := h.OuterUIDs != nil && !IsInitial(h.OuterUIDs)
 	switch {
+	case nested:
+		// Root of a user namespace already (a rootless container): its
+		// ids are confined, so the sandbox maps each of them to itself.
+		p.UIDs, p.GIDs = identity(h.OuterUIDs), identity(h.OuterGIDs)
 	case len(h.SubUIDs) > 0 && len(h.SubGIDs) > 0:
 		p.UIDs, p.GIDs = rangesFromZero(h.SubUIDs), rangesFromZero(h.SubGIDs)
 	default:
@@ -130,6 +138,14 @@ func validate(p Plan) error {
 		return &hints.Error{What: "gid map", Why: err}
 	}
 	return nil
+}
+
+func identity(outer []specs.LinuxIDMapping) []specs.LinuxIDMapping {
+	m := make([]specs.LinuxIDMapping, len(outer))
+	for i, r := range outer {
+		m[i] = specs.LinuxIDMapping{ContainerID: r.ContainerID, HostID: r.ContainerID, Size: r.Size}
+	}
+	return m
 }
 
 // rangesFromZero lays ranges end to end from container id 0.
