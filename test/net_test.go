@@ -266,9 +266,11 @@ func TestSandboxReachesTheHostButNotItsLoopbackUnlessAllowed(t *testing.T) {
 		// address is the sandbox itself there; its outbound path is shown
 		// by a name lookup through pasta's DNS forwarder to the host's
 		// resolver (the same name CI's apt-get just resolved).
-		r = run(t, opts{}, "--net", "pasta", "getent", "hosts", "deb.debian.org")
-		if r.Code != 0 || !strings.Contains(r.Stdout, "deb.debian.org") {
-			t.Errorf("--net pasta: DNS lookup through the forwarder: %s", r)
+		for _, mode := range []string{"slirp4netns", "pasta"} {
+			r = run(t, opts{}, "--net", mode, "getent", "hosts", "deb.debian.org")
+			if r.Code != 0 || !strings.Contains(r.Stdout, "deb.debian.org") {
+				t.Errorf("--net %s: DNS lookup through the sandbox's resolver: %s", mode, r)
+			}
 		}
 	})
 }
@@ -774,4 +776,16 @@ func atoi(s string) int {
 		return -1
 	}
 	return n
+}
+
+func TestPublishOnIPv6Loopback(t *testing.T) {
+	t.Parallel()
+	needUserModeNet(t)
+	hp := freePort(t)
+	b := startIsolate(t, opts{}, "-p", fmt.Sprintf("[::1]:%d:8000", hp), netsrv(t), "listen", "tcp", "8000")
+	b.waitReady(t)
+	got, err := dialHost("tcp", fmt.Sprintf("[::1]:%d", hp))
+	if err != nil || got != "hello tcp\n" {
+		t.Fatalf("from the host to [::1]:%d: %q, %v\n%s", hp, got, err, b.stderr.String())
+	}
 }
