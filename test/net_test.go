@@ -531,6 +531,7 @@ func TestNetworkHelpersEndWithTheSandbox(t *testing.T) {
 	t.Parallel()
 	needUserModeNet(t)
 	setups := [][]string{
+		{"--net", "slirp4netns"}, // the builtin port driver, inside isolate and its init
 		{"--net", "slirp4netns", "--port-driver", "slirp4netns"},
 		{"--net", "pasta", "--port-driver", "implicit"},
 		{"--net", "pasta"},
