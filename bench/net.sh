@@ -42,8 +42,22 @@ port() { # a free TCP port on 127.0.0.1
 	done
 }
 
-# gbits JSON: the receiver's throughput in Gbit/s.
-gbits() { jq -r '.end.sum_received.bits_per_second / 1e9' "$1" | awk '{printf "%.2f", $1}'; }
+# gbits JSON: the receiver's throughput in Gbit/s; 0.00 when the run
+# failed or stalled past its bound (no result in the JSON).
+gbits() { jq -r '(.end.sum_received.bits_per_second // 0) / 1e9' "$1" 2>/dev/null | awk '{printf "%.2f", $1}' || echo 0.00; }
+
+# client ARGS...: iperf3's client, bounded so that a stalled helper cannot
+# hang the benchmark.
+client() { timeout $((secs + 30)) iperf3 "$@" >"$tmp/r.json" 2>/dev/null || true; }
+
+# finish PID: ends this run's background server (and the runuser and
+# isolate below it), if it is still there after a failed client.
+killtree() {
+	local c
+	for c in $(pgrep -P "$1"); do killtree "$c"; done
+	kill "$1" 2>/dev/null || true
+}
+finish() { killtree "$1"; wait "$1" 2>/dev/null || true; }
 
 wait_listening() { # file
 	for _ in $(seq 1 500); do grep -q "Server listening" "$1" 2>/dev/null && return 0; sleep 0.01; done
@@ -54,9 +68,10 @@ wait_listening() { # file
 host_run() {
 	local p; p=$(port)
 	iperf3 -s -1 --forceflush -B 127.0.0.1 -p "$p" >"$tmp/srv.log" 2>&1 &
+	local srv=$!
 	wait_listening "$tmp/srv.log"
-	iperf3 -c 127.0.0.1 -p "$p" -t "$secs" -O 1 -J $1 >"$tmp/r.json"
-	wait
+	client -c 127.0.0.1 -p "$p" -t "$secs" -O 1 -J $1
+	finish $srv
 	gbits "$tmp/r.json"
 }
 
@@ -65,10 +80,11 @@ host_run() {
 out_run() {
 	local p; p=$(port)
 	iperf3 -s -1 --forceflush -B 127.0.0.1 -p "$p" >"$tmp/srv.log" 2>&1 &
+	local srv=$!
 	wait_listening "$tmp/srv.log"
-	u "$iso" -q --net "$1" --allow-host-loopback sh -c \
-		"gw=\$(ip route show default | awk '{print \$3; exit}'); iperf3 -c \$gw -p $p -t $secs -O 1 -J $2" >"$tmp/r.json"
-	wait
+	u timeout $((secs + 30)) "$iso" -q --net "$1" --allow-host-loopback sh -c \
+		"gw=\$(ip route show default | awk '{print \$3; exit}'); iperf3 -c \$gw -p $p -t $secs -O 1 -J $2" >"$tmp/r.json" || true
+	finish $srv
 	gbits "$tmp/r.json"
 }
 
@@ -78,9 +94,10 @@ in_run() {
 	local p; p=$(port)
 	set -- $1 "$2"
 	u "$iso" -q --net "$1" --port-driver "$2" -p "$p:5201" iperf3 -s -1 --forceflush -p 5201 >"$tmp/srv.log" 2>&1 &
+	local srv=$!
 	wait_listening "$tmp/srv.log"
-	iperf3 -c 127.0.0.1 -p "$p" -t "$secs" -O 1 -J $3 >"$tmp/r.json"
-	wait
+	client -c 127.0.0.1 -p "$p" -t "$secs" -O 1 -J $3
+	finish $srv
 	gbits "$tmp/r.json"
 }
 
@@ -129,6 +146,7 @@ start_rows=$(jq -r '.results as $r | ($r[1].mean) as $base | $r[] |
 	echo "\"up\" is sandbox → host for outbound rows and host → sandbox for inbound rows"
 	echo "(iperf3's client sends); \"down\" is the reverse (iperf3 -R). Outbound rows reach"
 	echo "the host's 127.0.0.1 through the gateway (--allow-host-loopback). Ratio = mode / host loopback."
+	echo "0.00 would mean a run that stalled past its bound or failed."
 	echo
 	echo "| path | up Gbit/s | up ratio | down Gbit/s | down ratio |"
 	echo "| --- | ---: | ---: | ---: | ---: |"
