@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(uidmap iproute2 procps util-linux psmisc zsh keyutils busybox-static file fuse-overlayfs podman slirp4netns tmux)
+packages=(uidmap iproute2 procps util-linux psmisc zsh keyutils busybox-static file fuse-overlayfs podman slirp4netns passt iperf3 tmux)
 if [ "$(id -u)" = 0 ]; then
 	missing=()
 	for p in "${packages[@]}"; do
@@ -21,6 +21,13 @@ if [ "$(id -u)" = 0 ]; then
 		export DEBIAN_FRONTEND=noninteractive
 		apt-get update -q >/dev/null
 		apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+	fi
+	# slirp4netns and pasta open /dev/net/tun as the user; some hosts ship
+	# it root-only (0600). 0666 is its standard mode (udev's default rule).
+	# The Go tests' set-up does the same; it is not set back.
+	if [ -c /dev/net/tun ] && [ "$(stat -c %a /dev/net/tun)" != 666 ]; then
+		echo "== chmod 0666 /dev/net/tun (was $(stat -c %a /dev/net/tun))"
+		chmod 0666 /dev/net/tun
 	fi
 fi
 

@@ -166,7 +166,7 @@ func TestIPCObjectOfTheHostIsInvisibleInside(t *testing.T) {
 func TestNetworkHasOnlyLoopbackAndItIsUp(t *testing.T) {
 	t.Parallel()
 	// /proc/net is the sandbox's: /proc was mounted inside its namespaces.
-	out := isolate(t, "-q", "sh", "-c", "tail -n +3 /proc/net/dev | cut -d: -f1; ip -o link show lo")
+	out := isolate(t, "-q", "--net", "none", "sh", "-c", "tail -n +3 /proc/net/dev | cut -d: -f1; ip -o link show lo")
 	lines := fieldsPerLine(out)
 	if len(lines) != 2 || lines[0] != "lo" {
 		t.Fatalf("interfaces = %v, want only lo", lines)

@@ -98,6 +98,9 @@ func setup() error {
 		if noSubUser, err = ensureUser(noSubUserName, false); err != nil {
 			return err
 		}
+		if err := prepareNetworkHost(); err != nil {
+			return err
+		}
 	} else {
 		u, err := user.Current()
 		if err != nil {

@@ -7,18 +7,7 @@ import (
 	"testing"
 
 	"github.com/isolate-sandbox/isolate/pkg/mounts"
-	"github.com/isolate-sandbox/isolate/pkg/sandbox"
 )
-
-// parse runs the command line through the real flag set and returns the
-// Config the sandbox would get.
-func parse(t *testing.T, args ...string) (*sandbox.Config, error) {
-	t.Helper()
-	var got *sandbox.Config
-	app := newApp(func(c *sandbox.Config) error { got = c; return nil })
-	err := app.Run(append([]string{"isolate"}, args...))
-	return got, err
-}
 
 func TestFsFlagsBecomeTheSpec(t *testing.T) {
 	wd, _ := os.Getwd()

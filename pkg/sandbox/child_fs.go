@@ -19,7 +19,9 @@ func setupFilesystem(cfg *Config) error {
 	if err != nil {
 		return &hints.Error{What: "filesystem set-up", Why: err}
 	}
-	if err := mounts.Apply(mounts.Build(cfg.FS.Spec), m); err != nil {
+	spec := cfg.FS.Spec
+	spec.ExtraFiles = append(append([]mounts.File{}, spec.ExtraFiles...), networkFiles(cfg)...)
+	if err := mounts.Apply(mounts.Build(spec), m); err != nil {
 		var se *mounts.StepError
 		if errors.As(err, &se) {
 			return &hints.Error{What: se.Step.String(), Why: se.Err, Hint: hints.Mount(se.Step.Op == mounts.OpMount && se.Step.FSType == "proc", se.Err)}

@@ -56,6 +56,9 @@ func Run(cfg *Config) (int, error) {
 		hints.Notice("%s", plan.Notice)
 	}
 	cfg.SetgroupsDeny = plan.SetgroupsDeny
+	if err := prepareNetwork(cfg); err != nil {
+		return 0, err
+	}
 	lim, err := prepareLimits(cfg) // cgroup first: a refusal leaves nothing to undo
 	if err != nil {
 		return 0, err
@@ -89,7 +92,7 @@ func Run(cfg *Config) (int, error) {
 		Stderr:     os.Stderr,
 		ExtraFiles: []*os.File{childEnd.f}, // fd 3 in the child
 		SysProcAttr: &syscall.SysProcAttr{
-			Cloneflags: namespaces,
+			Cloneflags: namespaces &^ netCloneFlags(cfg),
 			Pdeathsig:  unix.SIGKILL,
 			// A new session: the program has no controlling terminal to
 			// inject keystrokes into with TIOCSTI (CVE-2017-5226), and the
@@ -138,7 +141,7 @@ func Run(cfg *Config) (int, error) {
 		return hints.ExitSignalsBase + int(sig.(syscall.Signal)), nil
 	}
 	if err != nil {
-		return 0, err
+		return 0, childErrorOr(parentEnd, err)
 	}
 	if err := parentEnd.send(message{Type: msgStart}); err != nil {
 		return 0, s.diedBefore("the program started", err)

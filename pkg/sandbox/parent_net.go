@@ -1,14 +1,78 @@
 package sandbox
 
+import (
+	"encoding/json"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/isolate-sandbox/isolate/pkg/hints"
+	"github.com/isolate-sandbox/isolate/pkg/slirpnet"
+)
+
 // netSession is the host side of the sandbox's network; Close ends it.
 type netSession interface{ Close() error }
 
-type noNetwork struct{}
+// prepareNetwork resolves the default mode and checks the host before any
+// process starts, so that a missing helper or a taken port is an error
+// with nothing to clean up.
+func prepareNetwork(cfg *Config) error {
+	if cfg.Net.Mode == "" {
+		mode, notice := slirpnet.DefaultMode(nil, nil)
+		cfg.Net.Mode = mode
+		if notice != "" && !cfg.Quiet {
+			hints.Notice("%s", notice)
+		}
+		if cfg.Net.AllowHostLoopback && !mode.UserMode() {
+			cfg.Net.AllowHostLoopback = false
+		}
+	}
+	return slirpnet.Check(netOptions(cfg))
+}
 
-func (noNetwork) Close() error { return nil }
+// netCloneFlags are the namespace flags the network mode removes: --net
+// host keeps the host's network namespace.
+func netCloneFlags(cfg *Config) uintptr {
+	if cfg.Net.Mode == slirpnet.Host {
+		return unix.CLONE_NEWNET
+	}
+	return 0
+}
 
 // startNetwork gives the sandbox whose first process is pid its network,
-// after the id map is written and before the program starts.
+// after the id map is written and before the program starts. It runs while
+// the child builds its mounts, so nothing here may depend on the child's
+// mount tree (DESIGN: network before pivot_root): slirp4netns and pasta
+// join only the child's user and network namespaces, veth is configured
+// through nsenter --net, and the port drivers meet the child in a tmpfs
+// reached through /proc/PID/fd, which no pivot_root moves.
 func startNetwork(cfg *Config, pid int) (netSession, error) {
-	return noNetwork{}, nil
+	return slirpnet.Start(netOptions(cfg), pid)
+}
+
+func netOptions(cfg *Config) slirpnet.Options {
+	return slirpnet.Options{
+		Mode:              cfg.Net.Mode,
+		AllowHostLoopback: cfg.Net.AllowHostLoopback,
+		Ports:             cfg.Net.Ports,
+		PortDriver:        cfg.Net.PortDriver,
+		VethSubnet:        cfg.Net.VethSubnet,
+		NoInit:            cfg.NoInit,
+	}
+}
+
+// childErrorOr prefers the child's own report when the network set-up
+// failed because the child did: its message says why, "the sandbox exited"
+// does not. The child writes its error before it exits, so a datagram is
+// already queued if there is one.
+func childErrorOr(ch *channel, err error) error {
+	buf := make([]byte, maxMessage)
+	n, _, rerr := unix.Recvfrom(int(ch.f.Fd()), buf, unix.MSG_DONTWAIT)
+	if rerr != nil || n == 0 {
+		return err
+	}
+	var m message
+	if json.Unmarshal(buf[:n], &m) != nil || m.Type != msgError || m.Error == nil {
+		return err
+	}
+	return m.Error.toError()
 }
