@@ -591,32 +591,46 @@ func TestNetworkHelpersEndWithTheSandbox(t *testing.T) {
 func TestProgramCannotRedirectThePortDriverOnTheHost(t *testing.T) {
 	t.Parallel()
 	needUserModeNet(t)
-	hp := freePort(t)
-	script := `d=/proc/1/fd/101; test -S $d/.bp.sock || { echo "no driver socket"; exit 9; }
+	// The driver's directory is the init's fd 101. By default the init is
+	// out of the program's reach altogether (non-dumpable, no
+	// CAP_SYS_PTRACE); with CAP_SYS_PTRACE the program reaches the
+	// directory (Landlock off: it keeps a sandboxed process from the
+	// init's /proc entries too), and it must still be read-only.
+	script := `d=/proc/1/fd/101; test -S $d/.bp.sock || { echo "no driver socket"; exit 0; }
+echo reached
 ln -s /run $d/evil 2>/dev/null && echo "wrote a symlink"
 rm -f $d/.bp.sock 2>/dev/null && echo "removed the socket"
 mount -o remount,rw $d 2>/dev/null && echo "remounted"
 mount -o remount,rw /proc/1/fd/101 2>/dev/null && echo "remounted"
 exit 0`
-	r := run(t, opts{}, "--net", "slirp4netns", "-p", fmt.Sprintf("%d:80", hp), "sh", "-c", script)
-	if r.Code != 0 || r.Stdout != "" {
-		t.Errorf("the program changed the port driver's directory: %s", r)
+	for extra, want := range map[string]string{"": "no driver socket\n", "--cap-add=SYS_PTRACE --landlock=off": "reached\n"} {
+		args := []string{"--net", "slirp4netns", "-p", fmt.Sprintf("%d:80", freePort(t))}
+		args = append(args, strings.Fields(extra)...)
+		r := run(t, opts{}, append(args, "sh", "-c", script)...)
+		if r.Code != 0 || r.Stdout != want {
+			t.Errorf("%s: want %q: %s", extra, want, r)
+		}
 	}
 }
 
-// slirp4netns's API can make it listen on any host address; a program
-// inside must not find the socket once the ports are published.
 func TestProgramCannotReachTheSlirp4netnsAPI(t *testing.T) {
 	t.Parallel()
 	needUserModeNet(t)
-	hp := freePort(t)
-	r := run(t, opts{}, "--net", "slirp4netns", "--port-driver", "slirp4netns", "-p", fmt.Sprintf("%d:80", hp), "sh", "-c", "ls -A /proc/1/fd/101/")
+	// Even where the program can see the state directory (CAP_SYS_PTRACE
+	// lets it read the init's fds), the API socket is gone once the ports
+	// are published.
+	r := run(t, opts{}, "--net", "slirp4netns", "--port-driver", "slirp4netns", "-p", fmt.Sprintf("%d:80", freePort(t)),
+		"--cap-add=SYS_PTRACE", "--landlock=off", "sh", "-c", "ls -A /proc/1/fd/101/")
 	if r.Code != 0 || r.Stdout != "" {
 		t.Errorf("want an empty state directory once the ports are published: %s", r)
 	}
+	r = run(t, opts{}, "--net", "slirp4netns", "--port-driver", "slirp4netns", "-p", fmt.Sprintf("%d:80", freePort(t)),
+		"sh", "-c", "ls -A /proc/1/fd/101/")
+	if r.Code == 0 || !strings.Contains(r.Stderr, "Permission denied") {
+		t.Errorf("by default the init's fds are out of reach: %s", r)
+	}
 }
 
-// netPath is a PATH without the named programs.
 func netPath(t *testing.T, hide ...string) string {
 	t.Helper()
 	// Under workDir: the test user cannot enter t.TempDir().

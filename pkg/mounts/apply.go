@@ -24,12 +24,13 @@ func (e *StepError) Error() string { return e.Step.String() + ": " + e.Err.Error
 func (e *StepError) Unwrap() error { return e.Err }
 
 // Apply runs steps in order through m and stops at the first failure. An
-// Optional step whose target does not exist is skipped.
+// Optional step whose target does not exist is skipped, and so is a failed
+// BestEffort step.
 func Apply(steps []Step, m Mounter) error {
 	defer m.Close()
 	for _, s := range steps {
 		if err := m.Do(s); err != nil {
-			if s.Optional && errors.Is(err, fs.ErrNotExist) {
+			if s.Optional && errors.Is(err, fs.ErrNotExist) || s.BestEffort {
 				continue
 			}
 			return &StepError{Step: s, Err: err}

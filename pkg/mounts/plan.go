@@ -84,10 +84,12 @@ type Step struct {
 	Strict bool
 	// Optional: a missing Target is skipped (masked paths the kernel lacks).
 	Optional bool
-	Kind     Kind
-	Link     string
-	Content  []byte
-	Mode     uint32
+	// BestEffort: any failure skips the step (a File marked Optional).
+	BestEffort bool
+	Kind       Kind
+	Link       string
+	Content    []byte
+	Mode       uint32
 	// Fallback is a captured tree bound read-only when the mount is refused
 	// (a new sysfs needs an unmasked one in view; runc does the same).
 	Fallback string
@@ -410,6 +412,12 @@ func (u userMount) self() string {
 }
 
 func (u userMount) ensure() Step {
+	s := u.ensureStep()
+	s.BestEffort = u.file != nil && u.file.Optional
+	return s
+}
+
+func (u userMount) ensureStep() Step {
 	switch {
 	case u.tmpfs != nil:
 		return Step{Op: OpEnsure, Target: u.dest, Kind: KindDir}
@@ -435,7 +443,7 @@ func (u userMount) step() Step {
 		if mode == 0 {
 			mode = 0o644
 		}
-		return Step{Op: OpFile, Target: u.dest, Content: u.file.Content, Mode: mode}
+		return Step{Op: OpFile, Target: u.dest, Content: u.file.Content, Mode: mode, BestEffort: u.file.Optional}
 	}
 	s := Step{Op: OpBind, ID: u.id, Target: u.dest, Recursive: true}
 	if u.ro {

@@ -66,6 +66,9 @@ type File struct {
 	Dest    string `json:"dest"`
 	Content []byte `json:"content"`
 	Mode    uint32 `json:"mode,omitempty"` // default 0644
+	// Optional files are skipped when their mount point is missing and
+	// cannot be made (a host without /etc/hostname, a root-owned /etc).
+	Optional bool `json:"optional,omitempty"`
 }
 
 // ParseVolume reads SRC:DST[:ro|rw] (docker's -v). Relative sources are the

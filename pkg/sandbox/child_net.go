@@ -1,11 +1,7 @@
 package sandbox
 
 import (
-	"os"
-	"path/filepath"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/isolate-sandbox/isolate/pkg/mounts"
 
@@ -42,33 +38,18 @@ func setupNetwork(cfg *Config) error {
 // networkFiles are /etc/resolv.conf, /etc/hosts and /etc/hostname for the
 // network mode, handed to the mount plan (mounts.Spec.ExtraFiles), which
 // binds them read-only in the sandbox's mount namespace only, inside the
-// root filesystem when there is one. A file whose mount point is missing
-// and cannot be made is left out: in the host view creating it would write
-// to the host; in a --rootfs the caller may not own /etc (nor can an
-// --overlay copy up a directory of an unmapped owner). An OCI container gets its
-// /etc files from its engine (config.json's mounts).
+// root filesystem when there is one. They are optional: where the mount
+// point is missing and cannot be made, the file is left out (in the host
+// view isolate creates nothing on the host; a --rootfs may have a /etc the
+// caller cannot write, or a volume over it). An OCI container gets its /etc
+// files from its engine (config.json's mounts).
 func networkFiles(cfg *Config) []mounts.File {
 	if cfg.OCI != nil {
 		return nil
 	}
-	spec := cfg.FS.Spec
 	var out []mounts.File
 	for _, f := range slirpnet.EtcFiles(cfg.Net.Mode, cfg.Hostname, cfg.Net.sandboxAddr()) {
-		dest := "/etc/" + f.Name
-		switch {
-		case spec.Rootfs == "":
-			if _, err := os.Stat(dest); err != nil {
-				continue
-			}
-		default:
-			// Only a decision: the mount itself resolves the path inside
-			// the root, whatever symlinks the rootfs holds.
-			if _, err := os.Lstat(filepath.Join(spec.Rootfs, dest)); err != nil &&
-				unix.Access(filepath.Join(spec.Rootfs, "etc"), unix.W_OK) != nil {
-				continue
-			}
-		}
-		out = append(out, mounts.File{Dest: dest, Content: []byte(f.Content), Mode: 0o644})
+		out = append(out, mounts.File{Dest: "/etc/" + f.Name, Content: []byte(f.Content), Mode: 0o644, Optional: true})
 	}
 	return out
 }
