@@ -17,35 +17,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
 )
 
-var (
-	attackerOnce sync.Once
-	attackerBin  string
-	attackerErr  error
-)
-
-// attacker is the path of the attack program, built on first use.
-func attacker(t *testing.T) string {
-	t.Helper()
-	attackerOnce.Do(func() {
-		attackerBin = filepath.Join(workDir, "attacker")
-		out, err := exec.Command("go", "build", "-o", attackerBin, "./attacker").CombinedOutput()
-		if err != nil {
-			attackerErr = fmt.Errorf("go build ./attacker: %v: %s", err, out)
-		}
-		os.Chmod(attackerBin, 0o755)
-	})
-	if attackerErr != nil {
-		t.Fatal(attackerErr)
-	}
-	return attackerBin
-}
+// attacker is the path of the attack program (test/attacker).
+func attacker(t *testing.T) string { return testProgram(t, "attacker") }
 
 // attack runs `isolate FLAGS... attacker ATTACK...` and returns the
 // attacker's verdict lines; flags and attack are split at "--".

@@ -64,29 +64,8 @@ func needUserModeNet(t *testing.T) {
 	t.Skip(msg)
 }
 
-var (
-	netsrvOnce sync.Once
-	netsrvPath string
-	netsrvErr  error
-)
-
-// netsrv is the tests' tiny server/client (test/netsrv), readable by the
-// test user.
-func netsrv(t *testing.T) string {
-	t.Helper()
-	netsrvOnce.Do(func() {
-		netsrvPath = filepath.Join(workDir, "netsrv")
-		out, err := exec.Command("go", "build", "-o", netsrvPath, "./netsrv").CombinedOutput()
-		if err != nil {
-			netsrvErr = fmt.Errorf("go build netsrv: %v: %s", err, out)
-		}
-		os.Chmod(netsrvPath, 0o755)
-	})
-	if netsrvErr != nil {
-		t.Fatal(netsrvErr)
-	}
-	return netsrvPath
-}
+// netsrv is the tests' tiny server/client (test/netsrv).
+func netsrv(t *testing.T) string { return testProgram(t, "netsrv") }
 
 // freePort is a port nothing listens on right now, for tcp and udp.
 func freePort(t *testing.T) int {

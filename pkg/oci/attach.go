@@ -6,6 +6,8 @@ import (
 	"os/signal"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/isolate-sandbox/isolate/pkg/term"
 )
 
 // attachTerminal copies between isolate's own terminal and the
@@ -13,22 +15,8 @@ import (
 // terminal goes raw so that keys reach the container unchanged, and its
 // size follows SIGWINCH. stop restores the terminal.
 func attachTerminal(master, in, out *os.File) (stop func()) {
-	var saved *unix.Termios
-	if t, err := unix.IoctlGetTermios(int(in.Fd()), unix.TCGETS); err == nil {
-		saved = t
-		raw := *t
-		raw.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON
-		raw.Oflag &^= unix.OPOST
-		raw.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
-		raw.Cflag &^= unix.CSIZE | unix.PARENB
-		raw.Cflag |= unix.CS8
-		unix.IoctlSetTermios(int(in.Fd()), unix.TCSETS, &raw)
-	}
-	resize := func() {
-		if ws, err := unix.IoctlGetWinsize(int(in.Fd()), unix.TIOCGWINSZ); err == nil {
-			unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, ws)
-		}
-	}
+	saved, _ := term.MakeRaw(int(in.Fd())) // nil when in is not a terminal
+	resize := func() { term.CopySize(int(in.Fd()), int(master.Fd())) }
 	resize()
 	winch := make(chan os.Signal, 1)
 	signal.Notify(winch, unix.SIGWINCH)
@@ -44,9 +32,7 @@ func attachTerminal(master, in, out *os.File) (stop func()) {
 		// The slave is closed by the container's exit: drain the rest.
 		<-copied
 		signal.Stop(winch)
-		if saved != nil {
-			unix.IoctlSetTermios(int(in.Fd()), unix.TCSETS, saved)
-		}
+		term.Restore(int(in.Fd()), saved)
 		master.Close()
 	}
 }

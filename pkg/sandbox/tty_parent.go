@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/isolate-sandbox/isolate/pkg/hints"
+	"github.com/isolate-sandbox/isolate/pkg/term"
 )
 
 // checkTerminal refuses -t when there is no terminal to connect.
@@ -16,7 +17,7 @@ func checkTerminal(cfg *Config) error {
 	if !cfg.TTY {
 		return nil
 	}
-	if _, err := unix.IoctlGetTermios(0, unix.TCGETS); err != nil {
+	if !term.IsTerminal(0) {
 		return &hints.Error{What: "--tty", Why: errNoTerminal, Hint: hints.NoTerminal}
 	}
 	return nil
@@ -40,22 +41,10 @@ type terminal struct {
 
 func startTerminal(masterFd int) (*terminal, error) {
 	t := &terminal{master: os.NewFile(uintptr(masterFd), "pty-master"), outDone: make(chan struct{})}
-	saved, err := unix.IoctlGetTermios(0, unix.TCGETS)
+	saved, err := term.MakeRaw(0)
 	if err != nil {
 		t.master.Close()
-		return nil, &hints.Error{What: "--tty", Why: errNoTerminal, Hint: hints.NoTerminal}
-	}
-	raw := *saved
-	// cfmakeraw(3)
-	raw.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON
-	raw.Oflag &^= unix.OPOST
-	raw.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
-	raw.Cflag &^= unix.CSIZE | unix.PARENB
-	raw.Cflag |= unix.CS8
-	raw.Cc[unix.VMIN], raw.Cc[unix.VTIME] = 1, 0
-	if err := unix.IoctlSetTermios(0, unix.TCSETS, &raw); err != nil {
-		t.master.Close()
-		return nil, &hints.Error{What: "--tty: raw mode", Why: err}
+		return nil, &hints.Error{What: "--tty: raw mode", Why: err, Hint: hints.NoTerminal}
 	}
 	t.saved = saved
 	t.resize()
@@ -70,13 +59,8 @@ func startTerminal(masterFd int) (*terminal, error) {
 	return t, nil
 }
 
-// resize copies the user's window size to the pty; the kernel then sends
-// SIGWINCH to the pty's foreground process group (tty_ioctl(4)).
-func (t *terminal) resize() {
-	if ws, err := unix.IoctlGetWinsize(0, unix.TIOCGWINSZ); err == nil {
-		unix.IoctlSetWinsize(int(t.master.Fd()), unix.TIOCSWINSZ, ws)
-	}
-}
+// resize copies the user's window size to the pty.
+func (t *terminal) resize() { term.CopySize(0, int(t.master.Fd())) }
 
 // close waits for the last output, then gives the user's terminal back
 // as it was. It runs on every way out of Run.
@@ -91,6 +75,6 @@ func (t *terminal) close() {
 			// Only a process outside the sandbox could still hold the
 			// slave; the user must get the terminal back regardless.
 		}
-		unix.IoctlSetTermios(0, unix.TCSETS, t.saved)
+		term.Restore(0, t.saved)
 	})
 }

@@ -142,3 +142,6 @@ func (s CapSet) Names() []string {
 
 // CapsFromNames reads OCI capability lists ("CAP_NET_ADMIN", ...).
 func CapsFromNames(names []string) (CapSet, error) { return ParseCaps(names) }
+
+// CapNames lists every capability isolate knows, by its CAP_ name.
+func CapNames() []string { return append([]string(nil), capNames[:]...) }
