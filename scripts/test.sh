@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(uidmap iproute2 procps util-linux psmisc zsh keyutils busybox-static file fuse-overlayfs podman slirp4netns passt iperf3 tmux)
+packages=(uidmap iproute2 procps util-linux psmisc zsh keyutils busybox-static file fuse-overlayfs podman slirp4netns passt iperf3 tmux gcc libc6-dev)
 if [ "$(id -u)" = 0 ]; then
 	missing=()
 	for p in "${packages[@]}"; do

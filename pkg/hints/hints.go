@@ -137,3 +137,7 @@ func ProcMount(err error) string {
 
 // NoTerminal is said for -t without a terminal on standard input.
 const NoTerminal = "run isolate from a terminal (or ssh -t / script), or drop -t to use pipes"
+
+// StaticBuild says how to build isolate without libc (os/user and net link
+// it through cgo otherwise).
+const StaticBuild = "rebuild isolate static: CGO_ENABLED=0 go build ./cmd/isolate"

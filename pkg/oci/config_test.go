@@ -147,3 +147,28 @@ func TestMakeRootlessMapsTheCallerAndDropsGroupTty(t *testing.T) {
 		}
 	}
 }
+
+func TestAmbientCapabilitiesNeedPermittedAndInheritable(t *testing.T) {
+	// `crun spec --rootless` lists ambient capabilities with an empty
+	// inheritable set; the kernel would refuse to raise them.
+	s, dir := valid(t)
+	s.Process.Capabilities = &specs.LinuxCapabilities{
+		Bounding:    []string{"CAP_KILL", "CAP_CHOWN"},
+		Permitted:   []string{"CAP_KILL", "CAP_CHOWN"},
+		Inheritable: []string{"CAP_CHOWN"},
+		Ambient:     []string{"CAP_KILL", "CAP_CHOWN"},
+	}
+	c, err := Convert(s, "config.json", dir, "id", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Config.Security.Caps.Ambient; len(got) != 1 || got[0] != "CAP_CHOWN" {
+		t.Errorf("ambient = %v, want only CAP_CHOWN", got)
+	}
+	if w := strings.Join(c.Warnings, "\n"); !strings.Contains(w, "process.capabilities.ambient: [CAP_KILL] left out") {
+		t.Errorf("warnings: %s", w)
+	}
+	if len(s.Process.Capabilities.Ambient) != 2 {
+		t.Error("the caller's spec was changed")
+	}
+}

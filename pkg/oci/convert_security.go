@@ -24,6 +24,34 @@ func convertSecurity(file string, s *specs.Spec, cfg *sandbox.Config, out *Conve
 			return fieldError(file, "process.capabilities."+set.name, "%v", err)
 		}
 	}
+	// The kernel raises an ambient capability only when it is both
+	// permitted and inheritable (capabilities(7), PR_CAP_AMBIENT_RAISE);
+	// `crun spec --rootless` lists ambient ones with an empty inheritable
+	// set, and crun and runc then leave them out. So does isolate, saying so.
+	if len(caps.Ambient) > 0 {
+		in := map[string]bool{}
+		for _, n := range caps.Inheritable {
+			in[n] = true
+		}
+		perm := map[string]bool{}
+		for _, n := range caps.Permitted {
+			perm[n] = true
+		}
+		var keep, dropped []string
+		for _, n := range caps.Ambient {
+			if in[n] && perm[n] {
+				keep = append(keep, n)
+			} else {
+				dropped = append(dropped, n)
+			}
+		}
+		if len(dropped) > 0 {
+			out.warn("process.capabilities.ambient: %v left out: an ambient capability must also be permitted and inheritable", dropped)
+			c := *caps
+			c.Ambient = keep
+			caps = &c
+		}
+	}
 	cfg.Security.Caps = caps
 	if s.Linux.Seccomp == nil {
 		cfg.Security.Seccomp = sandbox.SeccompUnconfined

@@ -75,6 +75,9 @@ func Create(cfg *Config, o CreateOptions) (*Created, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, ociField(err)
 	}
+	if err := checkStaticInRoot(cfg); err != nil {
+		return nil, err
+	}
 	attr := &syscall.SysProcAttr{
 		// A session of its own: the container's terminal (if any) becomes
 		// its controlling one, and no TIOCSTI into the engine's.

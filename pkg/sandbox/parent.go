@@ -39,6 +39,9 @@ func Run(cfg *Config) (int, error) {
 	if err := checkTerminal(cfg); err != nil {
 		return 0, err
 	}
+	if err := checkStaticInRoot(cfg); err != nil {
+		return 0, err
+	}
 	waitSigs := subscribeAsync(16, ForwardedSignals...)
 	defer func() { signal.Stop(waitSigs()) }()
 	host, err := userns.DetectHost()
