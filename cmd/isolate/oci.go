@@ -94,6 +94,20 @@ func ociApp(status *int, logp **oci.Logger) *cli.App {
 		}
 		return c.Args().First(), nil
 	}
+	// onContainer is the action of a command that takes exactly one ID.
+	onContainer := func(do func(c *cli.Context, r *oci.Runtime, id string) error) cli.ActionFunc {
+		return func(c *cli.Context) error {
+			r, err := rt(c)
+			if err != nil {
+				return err
+			}
+			id, err := oneID(c)
+			if err != nil {
+				return err
+			}
+			return do(c, r, id)
+		}
+	}
 	bundleFlags := []cli.Flag{
 		&cli.StringFlag{Name: "bundle", Aliases: []string{"b"}, Value: ".", Usage: "the bundle directory (config.json and the root filesystem)"},
 		&cli.StringFlag{Name: "pid-file", Usage: "write the container's host pid to this file"},
@@ -166,35 +180,17 @@ func ociApp(status *int, logp **oci.Logger) *cli.App {
 			},
 			{
 				Name: "start", Usage: "start the program of a created container", ArgsUsage: "ID",
-				Action: func(c *cli.Context) error {
-					r, err := rt(c)
-					if err != nil {
-						return err
-					}
-					id, err := oneID(c)
-					if err != nil {
-						return err
-					}
-					return r.Start(id)
-				},
+				Action: onContainer(func(_ *cli.Context, r *oci.Runtime, id string) error { return r.Start(id) }),
 			},
 			{
 				Name: "state", Usage: "print the runtime-spec state of a container", ArgsUsage: "ID",
-				Action: func(c *cli.Context) error {
-					r, err := rt(c)
-					if err != nil {
-						return err
-					}
-					id, err := oneID(c)
-					if err != nil {
-						return err
-					}
+				Action: onContainer(func(_ *cli.Context, r *oci.Runtime, id string) error {
 					st, err := r.State(id)
 					if err != nil {
 						return err
 					}
 					return printJSON(st)
-				},
+				}),
 			},
 			{
 				Name: "kill", Usage: "send a signal (default SIGTERM) to a container", ArgsUsage: "[--all] ID [SIGNAL]",
@@ -218,18 +214,8 @@ func ociApp(status *int, logp **oci.Logger) *cli.App {
 			},
 			{
 				Name: "delete", Usage: "delete a stopped container (--force: kill it first)", ArgsUsage: "[--force] ID",
-				Flags: []cli.Flag{&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "kill the container if it still runs"}},
-				Action: func(c *cli.Context) error {
-					r, err := rt(c)
-					if err != nil {
-						return err
-					}
-					id, err := oneID(c)
-					if err != nil {
-						return err
-					}
-					return r.Delete(id, c.Bool("force"))
-				},
+				Flags:  []cli.Flag{&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "kill the container if it still runs"}},
+				Action: onContainer(func(c *cli.Context, r *oci.Runtime, id string) error { return r.Delete(id, c.Bool("force")) }),
 			},
 			{
 				Name: "list", Aliases: []string{"ls"}, Usage: "list the containers",
