@@ -70,7 +70,20 @@ func fieldsPerLine(s string) []string {
 
 func TestQuietSuppressesTheFallbackNotice(t *testing.T) {
 	t.Parallel()
-	r := run(t, opts{}, "-q", "true")
+	// A run that falls back: a user without subordinate ids, or any user
+	// with the helpers hidden. Without -q it prints the notice, with -q not.
+	as := noSubUser
+	if fallback || as == nil {
+		as = testUser
+	}
+	if !fallback && as == testUser {
+		t.Skip("needs root (a user without subids) or the fallback run")
+	}
+	loud := run(t, opts{as: as}, "true")
+	if loud.Code != 0 || !strings.HasPrefix(loud.Stderr, "isolate: notice: ") {
+		t.Fatalf("without -q the fallback must be announced: %s", loud)
+	}
+	r := run(t, opts{as: as}, "-q", "true")
 	if r.Code != 0 || r.Stderr != "" {
 		t.Fatalf("want silent success with -q: %s", r)
 	}

@@ -24,9 +24,6 @@ func configFromCLI(c *cli.Context) (*sandbox.Config, error) {
 		Quiet:    c.Bool("quiet"),
 		TTY:      c.Bool("tty"),
 	}
-	if len(cfg.Args) == 0 {
-		return nil, &hints.Error{What: "no program given", Hint: "usage: isolate [OPTIONS] PROGRAM [ARGS...]; see isolate --help"}
-	}
 	if cfg.Cwd == "" {
 		if wd, err := os.Getwd(); err == nil {
 			cfg.Cwd = wd

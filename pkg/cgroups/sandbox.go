@@ -127,9 +127,6 @@ func (s *Sandbox) Add(pid int) error {
 	return write(filepath.Join(s.dir, "cgroup.procs"), strconv.Itoa(pid))
 }
 
-// Dir is the sandbox's cgroup directory.
-func (s *Sandbox) Dir() string { return s.dir }
-
 // Close removes the sandbox's cgroup once its processes are gone, then
 // moves isolate back and disables what it enabled. Call it after the
 // sandbox's init was reaped: the kernel has then emptied the pid namespace.

@@ -58,7 +58,7 @@ const DefaultHostname = "isolated"
 // Validate checks what can be checked before any process starts.
 func (c *Config) Validate() error {
 	if len(c.Args) == 0 || c.Args[0] == "" {
-		return &hints.Error{What: "no program given", Hint: "usage: isolate [OPTIONS] PROGRAM [ARGS...]"}
+		return &hints.Error{What: "no program given", Hint: "usage: isolate [OPTIONS] PROGRAM [ARGS...]; see isolate --help"}
 	}
 	// An OCI config may leave the host name alone (no "hostname" field).
 	if c.OCI != nil && c.Hostname == "" {

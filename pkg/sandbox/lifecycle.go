@@ -91,31 +91,11 @@ func Create(cfg *Config, o CreateOptions) (*Created, error) {
 		attr.Cloneflags |= uintptr(nsFlags[ns.Type])
 		newUser = newUser || ns.Type == specs.UserNamespace
 	}
-	args := []string{initArg0, stage2}
-	var plan userns.Plan
-	var host userns.Host
+	ids := idPlan{stage: stage2}
 	if newUser {
 		var err error
-		if host, err = userns.DetectHost(); err != nil {
-			return nil, &hints.Error{What: "read subordinate ids", Why: err}
-		}
-		if plan, err = userns.MakePlan(host, cfg.UIDMappings, cfg.GIDMappings); err != nil {
+		if ids, err = planIDs(cfg, attr, o.Notice); err != nil {
 			return nil, ociField(err)
-		}
-		if err := checkUserMapped(cfg, plan); err != nil {
-			return nil, ociField(err)
-		}
-		if plan.Notice != "" && o.Notice != nil {
-			o.Notice(plan.Notice)
-		}
-		cfg.SetgroupsDeny = plan.SetgroupsDeny
-		if plan.Method == userns.Direct {
-			// As in Run: Go's fork writes the maps, no re-exec needed.
-			attr.UidMappings, attr.GidMappings = userns.GoMappings(plan)
-			attr.GidMappingsEnableSetgroups = !plan.SetgroupsDeny
-			attr.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: plan.SetgroupsDeny}
-		} else {
-			args[1] = stage1
 		}
 	}
 
@@ -134,7 +114,7 @@ func Create(cfg *Config, o CreateOptions) (*Created, error) {
 	defer parentEnd.Close()
 	cmd := &exec.Cmd{
 		Path:        exe,
-		Args:        args,
+		Args:        []string{initArg0, ids.stage},
 		Env:         []string{},
 		Stdin:       o.Stdin,
 		Stdout:      o.Stdout,
@@ -160,8 +140,8 @@ func Create(cfg *Config, o CreateOptions) (*Created, error) {
 		}
 		return &hints.Error{What: fmt.Sprintf("child exited with %s before %s", describe(cmd.ProcessState), step), Why: err}
 	}
-	if newUser && plan.Method == userns.Helpers {
-		if err := userns.ApplyHelpers(c.Pid, plan, host); err != nil {
+	if ids.helpers() {
+		if err := userns.ApplyHelpers(c.Pid, ids.plan, ids.host); err != nil {
 			return nil, err
 		}
 		if err := parentEnd.send(message{Type: msgIDMapDone}); err != nil {

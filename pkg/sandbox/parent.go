@@ -44,21 +44,22 @@ func Run(cfg *Config) (int, error) {
 	}
 	waitSigs := subscribeAsync(16, ForwardedSignals...)
 	defer func() { signal.Stop(waitSigs()) }()
-	host, err := userns.DetectHost()
-	if err != nil {
-		return 0, &hints.Error{What: "read subordinate ids", Why: err}
+	attr := &syscall.SysProcAttr{
+		Cloneflags: namespaces &^ netCloneFlags(cfg),
+		Pdeathsig:  unix.SIGKILL,
+		// A new session: the program has no controlling terminal to
+		// inject keystrokes into with TIOCSTI (CVE-2017-5226), and the
+		// terminal's Ctrl-C reaches it only through isolate's forwarding.
+		Setsid: true,
 	}
-	plan, err := userns.MakePlan(host, cfg.UIDMappings, cfg.GIDMappings)
+	ids, err := planIDs(cfg, attr, func(n string) {
+		if !cfg.Quiet {
+			hints.Notice("%s", n)
+		}
+	})
 	if err != nil {
 		return 0, err
 	}
-	if err := checkUserMapped(cfg, plan); err != nil {
-		return 0, err
-	}
-	if plan.Notice != "" && !cfg.Quiet {
-		hints.Notice("%s", plan.Notice)
-	}
-	cfg.SetgroupsDeny = plan.SetgroupsDeny
 	if err := prepareNetwork(cfg); err != nil {
 		return 0, err
 	}
@@ -87,32 +88,14 @@ func Run(cfg *Config) (int, error) {
 	defer runtime.UnlockOSThread()
 
 	cmd := &exec.Cmd{
-		Path:       exe,
-		Args:       []string{initArg0, stage1},
-		Env:        []string{},
-		Stdin:      os.Stdin,
-		Stdout:     os.Stdout,
-		Stderr:     os.Stderr,
-		ExtraFiles: []*os.File{childEnd.f}, // fd 3 in the child
-		SysProcAttr: &syscall.SysProcAttr{
-			Cloneflags: namespaces &^ netCloneFlags(cfg),
-			Pdeathsig:  unix.SIGKILL,
-			// A new session: the program has no controlling terminal to
-			// inject keystrokes into with TIOCSTI (CVE-2017-5226), and the
-			// terminal's Ctrl-C reaches it only through isolate's forwarding.
-			Setsid: true,
-		},
-	}
-	if plan.Method == userns.Direct {
-		// Go's fork writes these maps while the child waits between clone
-		// and exec, then the child's setuid(0) lands on the mapped id, so
-		// its first exec already has capabilities: no re-exec needed. For
-		// real root this is also how the child stops being host root.
-		a := cmd.SysProcAttr
-		a.UidMappings, a.GidMappings = userns.GoMappings(plan)
-		a.GidMappingsEnableSetgroups = !plan.SetgroupsDeny
-		a.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: plan.SetgroupsDeny}
-		cmd.Args[1] = stage2
+		Path:        exe,
+		Args:        []string{initArg0, ids.stage},
+		Env:         []string{},
+		Stdin:       os.Stdin,
+		Stdout:      os.Stdout,
+		Stderr:      os.Stderr,
+		ExtraFiles:  []*os.File{childEnd.f}, // fd 3 in the child
+		SysProcAttr: attr,
 	}
 	// Subscribe before the child exists, so no signal is lost in between.
 	sigs := waitSigs()
@@ -136,7 +119,7 @@ func Run(cfg *Config) (int, error) {
 	// forwarded signal then aborts the set-up, and isolate exits as the
 	// program would have (128+N).
 	guard := s.guardSetup(sigs)
-	network, err := s.setUp(cfg, plan, host)
+	network, err := s.setUp(cfg, ids)
 	if network != nil {
 		defer network.Close()
 	}
@@ -153,10 +136,10 @@ func Run(cfg *Config) (int, error) {
 }
 
 // setUp maps the ids, sends the configuration and starts the network.
-func (s *session) setUp(cfg *Config, plan userns.Plan, host userns.Host) (netSession, error) {
+func (s *session) setUp(cfg *Config, ids idPlan) (netSession, error) {
 	pid := s.cmd.Process.Pid
-	if plan.Method == userns.Helpers {
-		if err := userns.ApplyHelpers(pid, plan, host); err != nil {
+	if ids.helpers() {
+		if err := userns.ApplyHelpers(pid, ids.plan, ids.host); err != nil {
 			return nil, err
 		}
 		if err := s.ch.send(message{Type: msgIDMapDone}); err != nil {
@@ -167,6 +150,47 @@ func (s *session) setUp(cfg *Config, plan userns.Plan, host userns.Host) (netSes
 		return nil, s.diedBefore("it received its configuration", err)
 	}
 	return startNetwork(cfg, pid)
+}
+
+// idPlan is how a new user namespace gets its ids.
+type idPlan struct {
+	plan  userns.Plan
+	host  userns.Host
+	stage string // the child's first exec: stage1 waits for the helpers
+	used  bool   // false when no user namespace is created (OCI)
+}
+
+func (p idPlan) helpers() bool { return p.used && p.plan.Method == userns.Helpers }
+
+// planIDs decides the id maps of a new user namespace (package userns) and
+// prepares attr for them; notice gets a fallback's one-line explanation.
+// With the Direct method Go's fork writes the maps while the child waits
+// between clone and exec, then the child's setuid(0) lands on the mapped
+// id, so its first exec already has capabilities: no re-exec is needed.
+// For real root this is also how the child stops being host root.
+func planIDs(cfg *Config, attr *syscall.SysProcAttr, notice func(string)) (idPlan, error) {
+	p := idPlan{stage: stage1, used: true}
+	var err error
+	if p.host, err = userns.DetectHost(); err != nil {
+		return p, &hints.Error{What: "read subordinate ids", Why: err}
+	}
+	if p.plan, err = userns.MakePlan(p.host, cfg.UIDMappings, cfg.GIDMappings); err != nil {
+		return p, err
+	}
+	if err := checkUserMapped(cfg, p.plan); err != nil {
+		return p, err
+	}
+	if p.plan.Notice != "" && notice != nil {
+		notice(p.plan.Notice)
+	}
+	cfg.SetgroupsDeny = p.plan.SetgroupsDeny
+	if p.plan.Method == userns.Direct {
+		attr.UidMappings, attr.GidMappings = userns.GoMappings(p.plan)
+		attr.GidMappingsEnableSetgroups = !p.plan.SetgroupsDeny
+		attr.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: p.plan.SetgroupsDeny}
+		p.stage = stage2
+	}
+	return p, nil
 }
 
 // setupGuard kills the child when a forwarded signal arrives during set-up.
@@ -330,8 +354,8 @@ func (s *session) diedBefore(step string, err error) error {
 		// The child closed its end, so it is exiting: its error, sent
 		// before, is still queued for us.
 		<-s.waited
-		if m, rerr := s.ch.recv(); rerr == nil && m.Type == msgError && m.Error != nil {
-			return m.Error.toError()
+		if cerr := s.ch.queuedError(); cerr != nil {
+			return cerr
 		}
 	}
 	select {
@@ -368,18 +392,17 @@ func unwrapSyscall(err error) error {
 }
 
 func checkUserMapped(cfg *Config, p userns.Plan) error {
-	if !userns.Contains(p.UIDs, cfg.User.UID) {
-		return &hints.Error{
-			What: fmt.Sprintf("--user %d:%d", cfg.User.UID, cfg.User.GID),
-			Why:  fmt.Errorf("uid %d is not mapped in the sandbox (uid map %s)", cfg.User.UID, formatMap(p.UIDs)),
-			Hint: "pick an id inside the map, or give your user a larger range in /etc/subuid and /etc/subgid",
-		}
-	}
-	if !userns.Contains(p.GIDs, cfg.User.GID) {
-		return &hints.Error{
-			What: fmt.Sprintf("--user %d:%d", cfg.User.UID, cfg.User.GID),
-			Why:  fmt.Errorf("gid %d is not mapped in the sandbox (gid map %s)", cfg.User.GID, formatMap(p.GIDs)),
-			Hint: "pick an id inside the map, or give your user a larger range in /etc/subuid and /etc/subgid",
+	for _, c := range []struct {
+		kind string
+		id   uint32
+		m    []specsMapping
+	}{{"uid", cfg.User.UID, p.UIDs}, {"gid", cfg.User.GID, p.GIDs}} {
+		if !userns.Contains(c.m, c.id) {
+			return &hints.Error{
+				What: fmt.Sprintf("--user %d:%d", cfg.User.UID, cfg.User.GID),
+				Why:  fmt.Errorf("%s %d is not mapped in the sandbox (%s map %s)", c.kind, c.id, c.kind, formatMap(c.m)),
+				Hint: hints.UnmappedUser,
+			}
 		}
 	}
 	return nil

@@ -1,8 +1,6 @@
 package sandbox
 
 import (
-	"encoding/json"
-
 	"golang.org/x/sys/unix"
 
 	"github.com/isolate-sandbox/isolate/pkg/hints"
@@ -62,17 +60,10 @@ func netOptions(cfg *Config) slirpnet.Options {
 
 // childErrorOr prefers the child's own report when the network set-up
 // failed because the child did: its message says why, "the sandbox exited"
-// does not. The child writes its error before it exits, so a datagram is
-// already queued if there is one.
+// does not.
 func childErrorOr(ch *channel, err error) error {
-	buf := make([]byte, maxMessage)
-	n, _, rerr := unix.Recvfrom(int(ch.f.Fd()), buf, unix.MSG_DONTWAIT)
-	if rerr != nil || n == 0 {
-		return err
+	if cerr := ch.queuedError(); cerr != nil {
+		return cerr
 	}
-	var m message
-	if json.Unmarshal(buf[:n], &m) != nil || m.Type != msgError || m.Error == nil {
-		return err
-	}
-	return m.Error.toError()
+	return err
 }

@@ -125,16 +125,31 @@ func (c *channel) sendFd(m message, fd int) error {
 }
 
 // recv reads one message; io.EOF means the other side is gone.
-func (c *channel) recv() (message, error) {
+func (c *channel) recv() (message, error) { return c.recvFlags(0) }
+
+// queuedError returns the error the child sent before it exited, if one is
+// waiting in the socket; it never blocks. A failure seen on the parent's
+// side (a broken pipe, a network helper that lost its namespace) is then
+// reported with the child's own reason.
+func (c *channel) queuedError() error {
+	m, err := c.recvFlags(unix.MSG_DONTWAIT)
+	if err != nil || m.Type != msgError || m.Error == nil {
+		return nil
+	}
+	return m.Error.toError()
+}
+
+func (c *channel) recvFlags(flags int) (message, error) {
 	buf := make([]byte, maxMessage)
 	oob := make([]byte, unix.CmsgSpace(4))
 	fd := int(c.f.Fd())
-	n, oobn, _, _, err := unix.Recvmsg(fd, buf, oob, unix.MSG_CMSG_CLOEXEC)
+	flags |= unix.MSG_CMSG_CLOEXEC
+	n, oobn, _, _, err := unix.Recvmsg(fd, buf, oob, flags)
 	if errors.Is(err, unix.ECONNRESET) {
 		// The peer closed with messages of ours unread (a child that failed
 		// before reading "start"): the kernel reports that once, and what
 		// the peer sent before, its error, is still queued behind it.
-		n, oobn, _, _, err = unix.Recvmsg(fd, buf, oob, unix.MSG_CMSG_CLOEXEC)
+		n, oobn, _, _, err = unix.Recvmsg(fd, buf, oob, flags)
 	}
 	if err != nil {
 		return message{}, err

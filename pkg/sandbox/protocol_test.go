@@ -44,3 +44,16 @@ func TestExpectReportsProtocolDrift(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestQueuedErrorNeverBlocks(t *testing.T) {
+	p, c, _ := newSocketPair()
+	defer p.Close()
+	if err := p.queuedError(); err != nil {
+		t.Fatalf("nothing queued, got %v", err)
+	}
+	c.send(message{Type: msgError, Error: toWire(&hints.Error{What: "mount proc", Why: syscall.EPERM})})
+	c.Close()
+	if err := p.queuedError(); err == nil || err.Error() != "mount proc: operation not permitted" {
+		t.Errorf("queued error = %v", err)
+	}
+}

@@ -93,15 +93,6 @@ func Contains(m []specs.LinuxIDMapping, id uint32) bool {
 	return false
 }
 
-// Size is the number of ids m maps.
-func Size(m []specs.LinuxIDMapping) uint64 {
-	var n uint64
-	for _, r := range m {
-		n += uint64(r.Size)
-	}
-	return n
-}
-
 // FormatMapping is the CLI form of one range.
 func FormatMapping(r specs.LinuxIDMapping) string {
 	return fmt.Sprintf("%d:%d:%d", r.ContainerID, r.HostID, r.Size)
