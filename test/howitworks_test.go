@@ -133,7 +133,7 @@ func TestOtherNamespacesNeedTheUserNamespaceFirst(t *testing.T) {
 // (b) and (e) The id map written late: a process that exec'd before its
 // map existed has no capabilities, and keeps none after the map appears;
 // only its next execve as the now-mapped root gets them. That is why
-// isolate's child re-execs once after "idmap-done". And (e): a normal user
+// isolate's child waits for "idmap-done" before its first execve. And (e): a normal user
 // may map only its own id; the assignment's "0 1000 1000" needs the setuid
 // newuidmap.
 func TestIDMapWrittenLateGivesCapabilitiesOnlyAtTheNextExec(t *testing.T) {

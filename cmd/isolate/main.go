@@ -19,7 +19,7 @@ import (
 var version = "0.1.0-dev"
 
 func main() {
-	// The re-executed child is dispatched before anything else runs.
+	// The sandbox child (isolate-init) is dispatched before anything else runs.
 	if sandbox.IsInit() {
 		sandbox.InitMain()
 	}

@@ -15,10 +15,9 @@ import (
 )
 
 const (
+	// initArg0 is the child's whole argv: the kernel shows it in ps.
 	initArg0 = "isolate-init"
-	stage1   = "1" // first exec: before the id map, no capabilities
-	stage2   = "2" // second exec: after the id map, root of the namespaces
-	// childFd is the child's end of the control socket (ExtraFiles[0]).
+	// childFd is the child's end of the control socket (spawnAttr.files[3]).
 	childFd = 3
 )
 
@@ -26,7 +25,7 @@ const (
 // initializes packages in import-path order as soon as their imports are
 // (the spec's "Package initialization"), so this runs before the packages
 // only the command line needs (urfave/cli and its man-page renderer, whose
-// regexps and tables cost about 0.5 ms of CPU), at both of the child's execs.
+// regexps and tables cost about 0.5 ms of CPU).
 // main's own IsInit check stays for programs that import this package late.
 func init() {
 	if IsInit() {
@@ -37,7 +36,7 @@ func init() {
 // IsInit reports whether this process is a sandbox child; main must call
 // InitMain before anything else when it is (runc's init.go does the same).
 func IsInit() bool {
-	return isLimitsExec() || len(os.Args) == 2 && os.Args[0] == initArg0 && (os.Args[1] == stage1 || os.Args[1] == stage2)
+	return isLimitsExec() || len(os.Args) == 1 && os.Args[0] == initArg0
 }
 
 // InitMain is the child's entry point. It never returns.
@@ -57,12 +56,7 @@ func InitMain() {
 	// carry it further (CVE-2024-21626 is a leaked fd reaching the program).
 	unix.CloseOnExec(childFd)
 	ch := &channel{os.NewFile(childFd, "isolate-child")}
-	var err error
-	if os.Args[1] == stage1 {
-		err = runStage1(ch)
-	} else {
-		err = runStage2(ch)
-	}
+	err := runChild(ch)
 	// Only failures return. After an OCI create the parent is gone: the
 	// container's stderr is then the only place left to say it.
 	if ch.send(message{Type: msgError, Error: toWire(err)}) != nil {
@@ -71,27 +65,9 @@ func InitMain() {
 	os.Exit(hints.ExitCode(err))
 }
 
-// runStage1 waits until the parent has written the id map, then re-execs:
-// capabilities are computed at execve(2), and the first one ran as an
-// unmapped uid, so it granted none (user_namespaces(7), "Capabilities").
-func runStage1(ch *channel) error {
-	if _, err := ch.expect(msgIDMapDone); err != nil {
-		if isEOF(err) {
-			os.Exit(hints.ExitSetup) // the parent is gone; nobody to tell
-		}
-		return &hints.Error{What: "stage 1", Why: err}
-	}
-	// Keep the socket open across this one exec; stage 2 marks it again.
-	if _, err := unix.FcntlInt(childFd, unix.F_SETFD, 0); err != nil {
-		return &hints.Error{What: "keep the control socket", Why: err}
-	}
-	// Stage 2 is a fixed argv: the loop is bounded to one re-exec.
-	err := unix.Exec("/proc/self/exe", []string{initArg0, stage2}, []string{})
-	return &hints.Error{What: "re-exec /proc/self/exe after the id map", Why: err}
-}
-
-// runStage2 builds the sandbox and starts the program.
-func runStage2(ch *channel) error {
+// runChild builds the sandbox and starts the program. It runs after the
+// parent has mapped the ids (spawn.go), as root of the new namespaces.
+func runChild(ch *channel) error {
 	// The exec cleared the parent-death signal: arm it again, then read
 	// from the parent, which fails with EOF if it died before this line.
 	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
@@ -105,11 +81,11 @@ func runStage2(ch *channel) error {
 		if isEOF(err) {
 			os.Exit(hints.ExitSetup)
 		}
-		return &hints.Error{What: "stage 2", Why: err}
+		return &hints.Error{What: "sandbox init", Why: err}
 	}
 	cfg := m.Config
 	if cfg == nil {
-		return &hints.Error{What: "stage 2", Why: fmt.Errorf("protocol: config message without a config")}
+		return &hints.Error{What: "sandbox init", Why: fmt.Errorf("protocol: config message without a config")}
 	}
 	var waitSigs func() chan os.Signal
 	if !cfg.NoInit {
@@ -125,7 +101,7 @@ func runStage2(ch *channel) error {
 		if isEOF(err) {
 			os.Exit(hints.ExitSetup)
 		}
-		return &hints.Error{What: "stage 2", Why: err}
+		return &hints.Error{What: "sandbox init", Why: err}
 	}
 	if cfg.NoInit {
 		if err := applyLimits(cfg); err != nil {

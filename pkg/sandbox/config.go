@@ -1,5 +1,5 @@
 // Package sandbox runs a program in new namespaces: the parent side (Run),
-// the child side (InitMain, the re-executed "isolate-init"), and the
+// the child side (InitMain, the exec'd "isolate-init"), and the
 // protocol between them (protocol.go).
 package sandbox
 

@@ -5,15 +5,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"strings"
-	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/isolate-sandbox/isolate/pkg/hints"
-	"github.com/isolate-sandbox/isolate/pkg/userns"
 )
 
 // The OCI lifecycle splits Run in two (runtime-spec runtime.md):
@@ -50,7 +47,7 @@ type CreateOptions struct {
 // Created is a container waiting for start.
 type Created struct {
 	Pid int
-	cmd *exec.Cmd
+	cmd *childProc
 }
 
 // Wait waits for a container created by this process (`isolate run` in
@@ -78,23 +75,23 @@ func Create(cfg *Config, o CreateOptions) (*Created, error) {
 	if err := checkStaticInRoot(cfg); err != nil {
 		return nil, err
 	}
-	attr := &syscall.SysProcAttr{
+	attr := &spawnAttr{
 		// A session of its own: the container's terminal (if any) becomes
 		// its controlling one, and no TIOCSTI into the engine's.
-		Setsid: true,
+		setsid: true,
 	}
 	newUser := false
 	for _, ns := range cfg.OCI.Namespaces {
 		if ns.Path != "" {
 			continue // joined by the child (enterOCI)
 		}
-		attr.Cloneflags |= uintptr(nsFlags[ns.Type])
+		attr.cloneflags |= uintptr(nsFlags[ns.Type])
 		newUser = newUser || ns.Type == specs.UserNamespace
 	}
-	ids := idPlan{stage: stage2}
+	var ids idPlan
 	if newUser {
 		var err error
-		if ids, err = planIDs(cfg, attr, o.Notice); err != nil {
+		if ids, err = planIDs(cfg, o.Notice); err != nil {
 			return nil, ociField(err)
 		}
 	}
@@ -112,21 +109,15 @@ func Create(cfg *Config, o CreateOptions) (*Created, error) {
 		return nil, &hints.Error{What: "create the control socket", Why: err}
 	}
 	defer parentEnd.Close()
-	cmd := &exec.Cmd{
-		Path:        exe,
-		Args:        []string{initArg0, ids.stage},
-		Env:         []string{},
-		Stdin:       o.Stdin,
-		Stdout:      o.Stdout,
-		Stderr:      o.Stderr,
-		ExtraFiles:  []*os.File{childEnd.f, o.ExecFifo, o.ConsoleSocket}, // fds 3, 4 and 5
-		SysProcAttr: attr,
-	}
-	if err := cmd.Start(); err != nil {
-		childEnd.Close()
+	attr.path, attr.args = exe, []string{initArg0}
+	// fds 3, 4 and 5: the control socket, the exec fifo, the console socket
+	attr.files = []*os.File{o.Stdin, o.Stdout, o.Stderr, childEnd.f, o.ExecFifo, o.ConsoleSocket}
+	ids.prepare(attr, childEnd)
+	cmd, err := spawn(attr)
+	childEnd.Close()
+	if err != nil {
 		return nil, &hints.Error{What: "create namespaces (clone)", Why: unwrapSyscall(err), Hint: hints.UserNSClone(err)}
 	}
-	childEnd.Close()
 	c := &Created{Pid: cmd.Process.Pid, cmd: cmd}
 	ok := false
 	defer func() {
@@ -140,10 +131,10 @@ func Create(cfg *Config, o CreateOptions) (*Created, error) {
 		}
 		return &hints.Error{What: fmt.Sprintf("child exited with %s before %s", describe(cmd.ProcessState), step), Why: err}
 	}
-	if ids.helpers() {
-		if err := userns.ApplyHelpers(c.Pid, ids.plan, ids.host); err != nil {
-			return nil, err
-		}
+	if err := ids.apply(c.Pid); err != nil {
+		return nil, err
+	}
+	if ids.used {
 		if err := parentEnd.send(message{Type: msgIDMapDone}); err != nil {
 			return nil, died("the id map was written", nil)
 		}

@@ -47,7 +47,7 @@ var JoinableNamespaces = map[specs.LinuxNamespaceType]bool{
 	specs.CgroupNamespace:  true,
 }
 
-// enterOCI runs first in stage 2 for an OCI container.
+// enterOCI runs first in the child of an OCI container.
 func enterOCI(cfg *Config) error {
 	if cfg.OCI == nil {
 		return nil
@@ -58,7 +58,7 @@ func enterOCI(cfg *Config) error {
 	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, 0, 0, 0, 0); err != nil {
 		return &hints.Error{What: "prctl(PR_SET_PDEATHSIG, 0)", Why: err}
 	}
-	// Inherited without close-on-exec across stage 1's exec; the program
+	// Inherited without close-on-exec across the child's execve; the program
 	// must never get it (CVE-2024-21626 is a leaked fd).
 	unix.CloseOnExec(execFifoFd)
 	if cfg.OCI.Terminal {

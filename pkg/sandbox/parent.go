@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"os/signal"
 	"runtime"
 	"syscall"
@@ -44,15 +43,7 @@ func Run(cfg *Config) (int, error) {
 	}
 	waitSigs := subscribeAsync(16, ForwardedSignals...)
 	defer func() { signal.Stop(waitSigs()) }()
-	attr := &syscall.SysProcAttr{
-		Cloneflags: namespaces &^ netCloneFlags(cfg),
-		Pdeathsig:  unix.SIGKILL,
-		// A new session: the program has no controlling terminal to
-		// inject keystrokes into with TIOCSTI (CVE-2017-5226), and the
-		// terminal's Ctrl-C reaches it only through isolate's forwarding.
-		Setsid: true,
-	}
-	ids, err := planIDs(cfg, attr, func(n string) {
+	ids, err := planIDs(cfg, func(n string) {
 		if !cfg.Quiet {
 			hints.Notice("%s", n)
 		}
@@ -87,24 +78,26 @@ func Run(cfg *Config) (int, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 
-	cmd := &exec.Cmd{
-		Path:        exe,
-		Args:        []string{initArg0, ids.stage},
-		Env:         []string{},
-		Stdin:       os.Stdin,
-		Stdout:      os.Stdout,
-		Stderr:      os.Stderr,
-		ExtraFiles:  []*os.File{childEnd.f}, // fd 3 in the child
-		SysProcAttr: attr,
+	attr := &spawnAttr{
+		path:       exe,
+		args:       []string{initArg0},
+		files:      []*os.File{os.Stdin, os.Stdout, os.Stderr, childEnd.f}, // the socket is fd 3
+		cloneflags: namespaces &^ netCloneFlags(cfg),
+		pdeathsig:  unix.SIGKILL,
+		// A new session: the program has no controlling terminal to
+		// inject keystrokes into with TIOCSTI (CVE-2017-5226), and the
+		// terminal's Ctrl-C reaches it only through isolate's forwarding.
+		setsid: true,
 	}
+	ids.prepare(attr, childEnd)
 	// Subscribe before the child exists, so no signal is lost in between.
 	sigs := waitSigs()
 
-	if err := cmd.Start(); err != nil {
-		childEnd.Close()
+	cmd, err := spawn(attr)
+	childEnd.Close()
+	if err != nil {
 		return 0, &hints.Error{What: "create namespaces (clone with CLONE_NEWUSER)", Why: unwrapSyscall(err), Hint: hints.UserNSClone(err)}
 	}
-	childEnd.Close()
 	s := &session{cmd: cmd, ch: parentEnd, waited: make(chan struct{})}
 	go s.wait()
 	// Deferred calls run last first: the child is gone before the
@@ -138,10 +131,10 @@ func Run(cfg *Config) (int, error) {
 // setUp maps the ids, sends the configuration and starts the network.
 func (s *session) setUp(cfg *Config, ids idPlan) (netSession, error) {
 	pid := s.cmd.Process.Pid
-	if ids.helpers() {
-		if err := userns.ApplyHelpers(pid, ids.plan, ids.host); err != nil {
-			return nil, err
-		}
+	if err := ids.apply(pid); err != nil {
+		return nil, err
+	}
+	if ids.used {
 		if err := s.ch.send(message{Type: msgIDMapDone}); err != nil {
 			return nil, s.diedBefore("the id map was written", err)
 		}
@@ -154,22 +147,15 @@ func (s *session) setUp(cfg *Config, ids idPlan) (netSession, error) {
 
 // idPlan is how a new user namespace gets its ids.
 type idPlan struct {
-	plan  userns.Plan
-	host  userns.Host
-	stage string // the child's first exec: stage1 waits for the helpers
-	used  bool   // false when no user namespace is created (OCI)
+	plan userns.Plan
+	host userns.Host
+	used bool // false when no user namespace is created (OCI)
 }
 
-func (p idPlan) helpers() bool { return p.used && p.plan.Method == userns.Helpers }
-
-// planIDs decides the id maps of a new user namespace (package userns) and
-// prepares attr for them; notice gets a fallback's one-line explanation.
-// With the Direct method Go's fork writes the maps while the child waits
-// between clone and exec, then the child's setuid(0) lands on the mapped
-// id, so its first exec already has capabilities: no re-exec is needed.
-// For real root this is also how the child stops being host root.
-func planIDs(cfg *Config, attr *syscall.SysProcAttr, notice func(string)) (idPlan, error) {
-	p := idPlan{stage: stage1, used: true}
+// planIDs decides the id maps of a new user namespace (package userns);
+// notice gets a fallback's one-line explanation.
+func planIDs(cfg *Config, notice func(string)) (idPlan, error) {
+	p := idPlan{used: true}
 	var err error
 	if p.host, err = userns.DetectHost(); err != nil {
 		return p, &hints.Error{What: "read subordinate ids", Why: err}
@@ -184,13 +170,34 @@ func planIDs(cfg *Config, attr *syscall.SysProcAttr, notice func(string)) (idPla
 		notice(p.plan.Notice)
 	}
 	cfg.SetgroupsDeny = p.plan.SetgroupsDeny
-	if p.plan.Method == userns.Direct {
-		attr.UidMappings, attr.GidMappings = userns.GoMappings(p.plan)
-		attr.GidMappingsEnableSetgroups = !p.plan.SetgroupsDeny
-		attr.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: p.plan.SetgroupsDeny}
-		p.stage = stage2
-	}
 	return p, nil
+}
+
+// prepare makes the child wait, between clone and execve, on its end of
+// the control socket until apply has written the maps (spawn.go says why).
+// With a Direct plan the child then becomes container root with setuid(0):
+// for real root, whose own id 0 is not mapped, that is how it stops being
+// host root.
+func (p idPlan) prepare(a *spawnAttr, childEnd *channel) {
+	a.waitFd = -1
+	if !p.used {
+		return
+	}
+	a.waitFd = int(childEnd.f.Fd())
+	a.becomeRoot = p.plan.Method == userns.Direct
+	a.setgroupsDeny = p.plan.SetgroupsDeny
+}
+
+// apply writes the maps of the waiting child pid.
+func (p idPlan) apply(pid int) error {
+	switch {
+	case !p.used:
+		return nil
+	case p.plan.Method == userns.Helpers:
+		return userns.ApplyHelpers(pid, p.plan, p.host)
+	default:
+		return userns.ApplyDirect(pid, p.plan)
+	}
 }
 
 // setupGuard kills the child when a forwarded signal arrives during set-up.
@@ -240,7 +247,7 @@ func subscribeAsync(size int, sigs ...os.Signal) (wait func() chan os.Signal) {
 // session is one running child.
 type session struct {
 	term   *terminal // -t: the user's terminal joined to the sandbox's pty
-	cmd    *exec.Cmd
+	cmd    *childProc
 	ch     *channel
 	waited chan struct{}
 }

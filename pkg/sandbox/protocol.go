@@ -7,13 +7,14 @@ package sandbox
 // impossible.
 //
 //	parent                                     child (in all new namespaces)
-//	  | clone(CLONE_NEWUSER|NEWNS|NEWPID|...)      stage 1: no id map yet, so
-//	  |------------------------------------------>  no capabilities; waits
+//	  | clone(CLONE_NEWUSER|NEWNS|NEWPID|...)      not exec'd yet: blocks in a
+//	  |------------------------------------------>  raw read(2) (spawn.go)
 //	  | newuidmap/newgidmap PID ... (or direct)
-//	  |-- idmap-done ----------------------------> re-execs itself (stage 2):
-//	  |-- config --------------------------------> the exec after the map
-//	  |                                              grants full capabilities
-//	  | network helpers (slirp4netns/pasta)        hostname, mounts, /proc, lo
+//	  |-- idmap-done ----------------------------> execs isolate-init, which
+//	  |                                              runs as root inside, with
+//	  |                                              full capabilities
+//	  |-- config --------------------------------> hostname, mounts, /proc, lo
+//	  | network helpers (slirp4netns/pasta)
 //	  |-- start ---------------------------------> drops privileges
 //	  |<------------------------------ running --  PROGRAM started (init), or
 //	  |<------------------------------ exec -----  about to execve (--no-init)
@@ -21,7 +22,7 @@ package sandbox
 //	  |<------------------------------ created --  OCI create: waits on the exec fifo for `start`
 //	  | forwards signals, waits                    PID 1: reaps, forwards
 //
-// The child never trusts more than this order: each stage reads exactly the
+// The child never trusts more than this order: each step reads exactly the
 // message it expects and reports anything else as a protocol error. If the
 // parent dies the child reads EOF and exits; if the child dies the parent
 // reads EOF and reports "child exited with status N before <step>".
@@ -41,7 +42,7 @@ import (
 type msgType string
 
 const (
-	msgIDMapDone msgType = "idmap-done" // parent → child: ids are mapped; re-exec to gain capabilities
+	msgIDMapDone msgType = "idmap-done" // parent → child: ids are mapped; exec the init (read raw, before execve)
 	msgConfig    msgType = "config"     // parent → child: the sandbox to build
 	msgStart     msgType = "start"      // parent → child: the network is ready; start PROGRAM
 	msgRunning   msgType = "running"    // child → parent: PROGRAM runs under isolate's init

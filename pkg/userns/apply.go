@@ -2,6 +2,7 @@ package userns
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os/exec"
 	"strconv"
@@ -17,7 +18,7 @@ import (
 // ApplyHelpers writes the plan's maps for the process pid, which must be in
 // a user namespace that has no maps yet, through newuidmap and newgidmap.
 // (Direct plans need no helper: the kernel lets the parent write them while
-// the child waits inside clone, see GoMappings.)
+// the child waits between clone and execve, see ApplyDirect.)
 func ApplyHelpers(pid int, p Plan, h Host) error {
 	// The two helpers are independent processes: run them at once, since
 	// each costs a setuid exec.
@@ -31,19 +32,6 @@ func ApplyHelpers(pid int, p Plan, h Host) error {
 		return uerr
 	}
 	return gerr
-}
-
-// GoMappings converts a Direct plan for syscall.SysProcAttr, whose fork
-// writes uid_map, setgroups and gid_map between clone and exec.
-func GoMappings(p Plan) (uids, gids []syscall.SysProcIDMap) {
-	conv := func(m []specs.LinuxIDMapping) []syscall.SysProcIDMap {
-		out := make([]syscall.SysProcIDMap, len(m))
-		for i, r := range m {
-			out[i] = syscall.SysProcIDMap{ContainerID: int(r.ContainerID), HostID: int(r.HostID), Size: int(r.Size)}
-		}
-		return out
-	}
-	return conv(p.UIDs), conv(p.GIDs)
 }
 
 func runHelper(path string, pid int, m []specs.LinuxIDMapping, h Host) error {
@@ -63,6 +51,48 @@ func runHelper(path string, pid int, m []specs.LinuxIDMapping, h Host) error {
 			Why:  fmt.Errorf("%s", msg),
 			Hint: hints.SubIDsOrHelpers(h.userName()),
 		}
+	}
+	return nil
+}
+
+// ApplyDirect writes a Direct plan's maps for the process pid, which must
+// be a child of the caller waiting in a user namespace that has no maps yet.
+// The order is the kernel's: gid_map may be written by an unprivileged
+// caller only after setgroups is "deny" (user_namespaces(7), "The
+// /proc/[pid]/setgroups file"; CVE-2014-8989).
+func ApplyDirect(pid int, p Plan) error {
+	dir := "/proc/" + strconv.Itoa(pid) + "/"
+	if err := writeProcFile(dir+"uid_map", formatMapFile(p.UIDs)); err != nil {
+		return err
+	}
+	setgroups := "allow"
+	if p.SetgroupsDeny {
+		setgroups = "deny"
+	}
+	if err := writeProcFile(dir+"setgroups", setgroups); err != nil && !errors.Is(err, syscall.ENOENT) {
+		return err
+	}
+	return writeProcFile(dir+"gid_map", formatMapFile(p.GIDs))
+}
+
+// formatMapFile is the content of /proc/PID/uid_map: "container host size"
+// per line, as one write (the kernel accepts a map only once).
+func formatMapFile(m []specs.LinuxIDMapping) string {
+	var b strings.Builder
+	for _, r := range m {
+		fmt.Fprintf(&b, "%d %d %d\n", r.ContainerID, r.HostID, r.Size)
+	}
+	return b.String()
+}
+
+func writeProcFile(path, content string) error {
+	fd, err := syscall.Open(path, syscall.O_WRONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return &hints.Error{What: "open " + path, Why: err}
+	}
+	defer syscall.Close(fd)
+	if _, err := syscall.Write(fd, []byte(content)); err != nil {
+		return &hints.Error{What: fmt.Sprintf("write %q to %s", strings.TrimSpace(content), path), Why: err}
 	}
 	return nil
 }

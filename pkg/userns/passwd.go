@@ -11,8 +11,7 @@ import (
 // UserName finds the name of uid in r, a passwd(5) file. It replaces
 // os/user, which links the C library through cgo: that makes isolate a
 // dynamically linked binary, and the loader and libc's start-up then cost
-// about 2 ms of CPU at each of isolate's three execs (parent, the child's
-// stage 1 and stage 2). Users known only to NSS (LDAP, systemd-homed) are
+// about 2 ms of CPU at each of isolate's execs (the parent and the child). Users known only to NSS (LDAP, systemd-homed) are
 // not found; the subid files are then matched by uid, which shadow's own
 // tools accept as well (subuid(5)).
 func UserName(r io.Reader, uid uint32) string {

@@ -183,3 +183,10 @@ func TestUserNameIsFoundByUIDInPasswd(t *testing.T) {
 		}
 	}
 }
+
+func TestFormatMapFileIsOneLinePerRange(t *testing.T) {
+	got := formatMapFile([]specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}, {ContainerID: 1, HostID: 165536, Size: 65536}})
+	if want := "0 1000 1\n1 165536 65536\n"; got != want {
+		t.Errorf("formatMapFile = %q, want %q", got, want)
+	}
+}
