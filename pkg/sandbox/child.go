@@ -76,16 +76,12 @@ func runChild(ch *channel) error {
 	// Exec'd as /proc/self/exe, the kernel names it "exe"; ps should say
 	// what it is.
 	unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&[]byte(initArg0 + "\x00")[0])), 0, 0, 0)
-	m, err := ch.expect(msgConfig)
+	cfg, err := ch.recvConfig()
 	if err != nil {
 		if isEOF(err) {
 			os.Exit(hints.ExitSetup)
 		}
 		return &hints.Error{What: "sandbox init", Why: err}
-	}
-	cfg := m.Config
-	if cfg == nil {
-		return &hints.Error{What: "sandbox init", Why: fmt.Errorf("protocol: config message without a config")}
 	}
 	var waitSigs func() chan os.Signal
 	if !cfg.NoInit {

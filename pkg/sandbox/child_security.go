@@ -110,13 +110,12 @@ func securityPlan(cfg *Config) (*security.Plan, error) {
 			p.LandlockABI, p.Writable = abi, writable
 		}
 	}
-	if sc.SeccompProfile != nil {
-		prog, err := security.Compile(sc.SeccompProfile)
-		if err != nil {
-			return nil, &hints.Error{What: "seccomp profile", Why: err}
-		}
-		p.Seccomp = prog
+	// The parent compiled the filter (compileFilter); a confined sandbox
+	// without one is a broken protocol, never a reason to run unconfined.
+	if sc.SeccompFilter == nil && sc.Seccomp != SeccompUnconfined {
+		return nil, &hints.Error{What: "protocol: the configuration has no seccomp filter"}
 	}
+	p.Seccomp = sc.SeccompFilter
 	return p, nil
 }
 

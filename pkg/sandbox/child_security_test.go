@@ -58,12 +58,34 @@ func TestSecurityPlanLandlockAndSeccomp(t *testing.T) {
 	if err := cfg.Security.validate(); err != nil {
 		t.Fatal(err)
 	}
-	p, err := securityPlan(&cfg)
+	// The filter is compiled by the parent and reaches the child in a
+	// datagram of its own: through a real socket pair, as in a run.
+	parent, child, err := newSocketPair()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Seccomp == nil || len(p.Seccomp.Insns) == 0 {
-		t.Error("the default profile was not compiled")
+	defer parent.Close()
+	defer child.Close()
+	conf, err := encodeConfig(&cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := parent.sendAll(conf); err != nil {
+		t.Fatal(err)
+	}
+	got, err := child.recvConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := securityPlan(&Config{Cwd: "/"}); err == nil {
+		t.Error("a confined configuration without a filter was accepted")
+	}
+	p, err := securityPlan(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Seccomp == nil || len(p.Seccomp.Insns) == 0 || !slices.Equal(p.Seccomp.Insns, cfg.Security.SeccompFilter.Insns) {
+		t.Error("the default profile's filter did not arrive whole")
 	}
 	if security.LandlockABI() > 0 && !slices.Contains(p.Writable, "/work/here") {
 		t.Errorf("writable %v lacks the working directory", p.Writable)
@@ -71,6 +93,9 @@ func TestSecurityPlanLandlockAndSeccomp(t *testing.T) {
 	for _, mode := range []string{"off", "auto"} {
 		c := Config{Cwd: "/", Security: SecurityConfig{Landlock: mode, CapAdd: []string{"SYS_ADMIN"}}}
 		if err := c.Security.validate(); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Security.compileFilter(); err != nil {
 			t.Fatal(err)
 		}
 		if p, _ := securityPlan(&c); p.LandlockABI != 0 {

@@ -24,8 +24,15 @@ type SecurityConfig struct {
 
 	// Seccomp is "" (the default profile), "unconfined", or a profile file.
 	Seccomp string `json:"seccomp,omitempty"`
-	// SeccompProfile is the resolved filter; nil with Seccomp "unconfined".
-	SeccompProfile *specs.LinuxSeccomp `json:"seccompProfile,omitempty"`
+	// SeccompProfile is the resolved profile; nil with Seccomp
+	// "unconfined". It stays in the parent: the child gets SeccompFilter.
+	SeccompProfile *specs.LinuxSeccomp `json:"-"`
+	// SeccompFilter is SeccompProfile compiled (compileFilter), which is
+	// all the child loads. It travels in a datagram of its own
+	// (encodeConfig), announced by SeccompInsns and SeccompFlags.
+	SeccompFilter *security.Program `json:"-"`
+	SeccompInsns  int               `json:"seccompInsns,omitempty"`
+	SeccompFlags  uint              `json:"seccompFlags,omitempty"`
 
 	// Landlock is "auto" (the default: used when the kernel has it),
 	// "on" (required) or "off".
@@ -54,7 +61,7 @@ func (c *SecurityConfig) validate() error {
 		return err
 	}
 	if c.Seccomp == SeccompUnconfined {
-		c.SeccompProfile = nil
+		c.SeccompProfile, c.SeccompFilter = nil, nil
 		return nil
 	}
 	ownDefault := false
@@ -76,17 +83,29 @@ func (c *SecurityConfig) validate() error {
 		c.SeccompProfile = p.Resolve(bounding, kernel)
 	}
 	if ownDefault {
-		return nil // isolate's own profile: its unit tests compile it
+		// isolate's own profile (its unit tests compile it): compiled
+		// by compileFilter while the child waits for its ids.
+		return nil
 	}
-	// Compile once here, so that a profile the filter compiler refuses is
-	// a set-up error before anything starts.
-	if _, err := security.Compile(c.SeccompProfile); err != nil {
+	// Compiled here, so that a profile the filter compiler refuses is a
+	// set-up error before anything starts.
+	return c.compileFilter()
+}
+
+// compileFilter compiles SeccompProfile into SeccompFilter, once.
+func (c *SecurityConfig) compileFilter() error {
+	if c.SeccompProfile == nil || c.SeccompFilter != nil {
+		return nil
+	}
+	prog, err := security.Compile(c.SeccompProfile)
+	if err != nil {
 		what := "seccomp profile"
 		if c.Seccomp != "" {
 			what = "--seccomp " + c.Seccomp
 		}
 		return &hints.Error{What: what, Why: err}
 	}
+	c.SeccompFilter = prog
 	return nil
 }
 

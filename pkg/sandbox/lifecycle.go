@@ -144,7 +144,11 @@ func Create(cfg *Config, o CreateOptions) (*Created, error) {
 			return nil, err
 		}
 	}
-	if err := parentEnd.send(message{Type: msgConfig, Config: cfg}); err != nil {
+	conf, err := encodeConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := parentEnd.sendAll(conf); err != nil {
 		return nil, died("it received its configuration", nil)
 	}
 	if err := parentEnd.send(message{Type: msgStart}); err != nil {

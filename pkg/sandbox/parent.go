@@ -139,7 +139,15 @@ func (s *session) setUp(cfg *Config, ids idPlan) (netSession, error) {
 			return nil, s.diedBefore("the id map was written", err)
 		}
 	}
-	if err := s.ch.send(message{Type: msgConfig, Config: cfg}); err != nil {
+	// The child now execs isolate-init and starts its Go runtime, which
+	// takes longer than compiling its seccomp filter and encoding its
+	// configuration here: both wait for it when it asks. (Done during the
+	// helpers instead, they only compete with them for the CPUs.)
+	conf, err := encodeConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.ch.sendAll(conf); err != nil {
 		return nil, s.diedBefore("it received its configuration", err)
 	}
 	return startNetwork(cfg, pid)

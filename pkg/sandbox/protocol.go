@@ -37,6 +37,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/isolate-sandbox/isolate/pkg/hints"
+	"github.com/isolate-sandbox/isolate/pkg/security"
 )
 
 type msgType string
@@ -105,14 +106,28 @@ func newSocketPair() (parent, child *channel, err error) {
 }
 
 func (c *channel) send(m message) error {
-	b, err := json.Marshal(m)
+	b, err := encode(m)
 	if err != nil {
 		return err
 	}
-	if len(b) > maxMessage {
-		return fmt.Errorf("%s message is %d bytes, more than %d", m.Type, len(b), maxMessage)
+	return c.sendEncoded(b)
+}
+
+// encode is send's first half, for a message prepared ahead of its time.
+func encode(m message) ([]byte, error) {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
 	}
-	_, err = c.f.Write(b)
+	if len(b) > maxMessage {
+		return nil, fmt.Errorf("%s message is %d bytes, more than %d", m.Type, len(b), maxMessage)
+	}
+	return b, nil
+}
+
+// sendEncoded sends a message from encode.
+func (c *channel) sendEncoded(b []byte) error {
+	_, err := c.f.Write(b)
 	return err
 }
 
@@ -141,22 +156,10 @@ func (c *channel) queuedError() error {
 }
 
 func (c *channel) recvFlags(flags int) (message, error) {
-	buf := make([]byte, maxMessage)
 	oob := make([]byte, unix.CmsgSpace(4))
-	fd := int(c.f.Fd())
-	flags |= unix.MSG_CMSG_CLOEXEC
-	n, oobn, _, _, err := unix.Recvmsg(fd, buf, oob, flags)
-	if errors.Is(err, unix.ECONNRESET) {
-		// The peer closed with messages of ours unread (a child that failed
-		// before reading "start"): the kernel reports that once, and what
-		// the peer sent before, its error, is still queued behind it.
-		n, oobn, _, _, err = unix.Recvmsg(fd, buf, oob, flags)
-	}
+	buf, n, oobn, err := c.recvDatagram(oob, flags)
 	if err != nil {
 		return message{}, err
-	}
-	if n == 0 {
-		return message{}, io.EOF
 	}
 	m := message{fd: -1}
 	if oobn > 0 {
@@ -174,6 +177,37 @@ func (c *channel) recvFlags(flags int) (message, error) {
 		return message{}, fmt.Errorf("bad message: %w", err)
 	}
 	return m, nil
+}
+
+// recvDatagram reads one datagram into a buffer of its size, and its
+// control message into oob. io.EOF means the other side is gone.
+func (c *channel) recvDatagram(oob []byte, flags int) (buf []byte, n, oobn int, err error) {
+	fd := int(c.f.Fd())
+	flags |= unix.MSG_CMSG_CLOEXEC
+	for retried := false; ; retried = true {
+		// MSG_PEEK|MSG_TRUNC gives the datagram's length (recv(2), SEQPACKET
+		// since Linux 3.4) without taking it or any descriptor it carries:
+		// the buffer is as large as the message, not maxMessage for each.
+		n, _, err = unix.Recvfrom(fd, nil, flags|unix.MSG_PEEK|unix.MSG_TRUNC)
+		if err == nil && n > 0 {
+			buf = make([]byte, min(n, maxMessage))
+			n, oobn, _, _, err = unix.Recvmsg(fd, buf, oob, flags)
+		}
+		// ECONNRESET: the peer closed with messages of ours unread (a child
+		// that failed before reading "start"): the kernel reports that
+		// once, and what the peer sent before, its error, is still queued
+		// behind it.
+		if !errors.Is(err, unix.ECONNRESET) || retried {
+			break
+		}
+	}
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	if n == 0 {
+		return nil, 0, 0, io.EOF
+	}
+	return buf, n, oobn, nil
 }
 
 // expect reads the next message and checks its type ("expected X, received Y").
@@ -202,4 +236,67 @@ func parseRights(oob []byte) ([]int, error) {
 		}
 	}
 	return fds, nil
+}
+
+// The configuration is the config message and, when the sandbox has a
+// seccomp filter, the compiled filter as raw bytes in the next datagram
+// (security.Program.MarshalBinary): a thousand instructions inside the JSON
+// cost the child's cold JSON decoder about half a millisecond.
+
+// encodeConfig compiles what the child would otherwise compile itself and
+// encodes the configuration's datagrams.
+func encodeConfig(cfg *Config) ([][]byte, error) {
+	sc := &cfg.Security
+	if err := sc.compileFilter(); err != nil {
+		return nil, err
+	}
+	var filter []byte
+	sc.SeccompInsns, sc.SeccompFlags = 0, 0
+	if sc.SeccompFilter != nil {
+		filter, _ = sc.SeccompFilter.MarshalBinary()
+		sc.SeccompInsns, sc.SeccompFlags = len(sc.SeccompFilter.Insns), sc.SeccompFilter.Flags
+	}
+	conf, err := encode(message{Type: msgConfig, Config: cfg})
+	if err != nil || filter == nil {
+		return [][]byte{conf}, err
+	}
+	return [][]byte{conf, filter}, nil
+}
+
+func (c *channel) sendAll(datagrams [][]byte) error {
+	for _, b := range datagrams {
+		if err := c.sendEncoded(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recvConfig reads what encodeConfig made.
+func (c *channel) recvConfig() (*Config, error) {
+	m, err := c.expect(msgConfig)
+	if err != nil {
+		return nil, err
+	}
+	cfg := m.Config
+	if cfg == nil {
+		return nil, fmt.Errorf("protocol: config message without a config")
+	}
+	sc := &cfg.Security
+	if sc.SeccompInsns == 0 {
+		return cfg, nil
+	}
+	b, n, _, err := c.recvDatagram(nil, 0)
+	if err != nil {
+		return nil, fmt.Errorf("waiting for the seccomp filter: %w", err)
+	}
+	p := &security.Program{Flags: sc.SeccompFlags}
+	if err := p.UnmarshalBinary(b[:n]); err != nil {
+		return nil, err
+	}
+	if len(p.Insns) != sc.SeccompInsns {
+		return nil, fmt.Errorf("protocol: seccomp filter of %d instructions, announced %d", len(p.Insns), sc.SeccompInsns)
+	}
+	sc.SeccompFilter = p
+	return cfg, nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -368,4 +369,27 @@ func ExampleCompile() {
 	prog, _ := Compile(DefaultProfile().Resolve(DefaultCaps, KernelVersion{6, 18}))
 	fmt.Println(len(prog.Insns) < maxInsns)
 	// Output: true
+}
+
+func TestProgramSurvivesItsWireForm(t *testing.T) {
+	prog, err := Compile(DefaultProfile().Resolve(DefaultCaps, KernelVersion{6, 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := prog.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back := &Program{Flags: prog.Flags}
+	if err := back.UnmarshalBinary(data); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back, prog) {
+		t.Errorf("decoded filter differs: %d instructions, want %d", len(back.Insns), len(prog.Insns))
+	}
+	for _, bad := range [][]byte{nil, make([]byte, 12), make([]byte, 8*(maxInsns+1))} {
+		if err := back.UnmarshalBinary(bad); err == nil {
+			t.Errorf("%d bytes decoded without error", len(bad))
+		}
+	}
 }
