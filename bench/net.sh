@@ -22,7 +22,7 @@ done
 tmp=$(mktemp -d /tmp/isolate-bench-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 chmod 0777 "$tmp"
-CGO_ENABLED=0 go build -o "$tmp/isolate" ./cmd/isolate
+CGO_ENABLED=0 go build -tags urfave_cli_no_docs -o "$tmp/isolate" ./cmd/isolate
 chmod 0755 "$tmp/isolate"
 iso="$tmp/isolate"
 

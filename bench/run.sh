@@ -55,7 +55,7 @@ trap cleanup EXIT
 
 echo "== building isolate and the benchmark"
 version=$(git describe --always --dirty 2>/dev/null || echo unknown)
-CGO_ENABLED=0 go build -ldflags "-X main.version=$version" -o "$work/isolate" ./cmd/isolate
+CGO_ENABLED=0 go build -tags urfave_cli_no_docs -ldflags "-X main.version=$version" -o "$work/isolate" ./cmd/isolate
 go build -o "$work/isolate-bench" ./bench/cmd/isolate-bench
 cp bench/commands.conf "$work/commands.conf"
 cp bench/OPTIMISATIONS.md "$work/OPTIMISATIONS.md"

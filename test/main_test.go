@@ -78,7 +78,8 @@ func mainWithSetup(m *testing.M) int {
 
 func setup() error {
 	isolateBin = filepath.Join(workDir, "isolate")
-	build := exec.Command("go", "build", "-o", isolateBin, "../cmd/isolate")
+	// The tag as in the README: without urfave/cli's man-page renderer.
+	build := exec.Command("go", "build", "-tags", "urfave_cli_no_docs", "-o", isolateBin, "../cmd/isolate")
 	build.Stderr = os.Stderr
 	// Static: isolate re-executes itself inside root filesystems that have
 	// no C library (the --ulimit trampoline in an OCI bundle's rootfs).

@@ -29,15 +29,19 @@ func TestManPageIsGeneratedFromTheFlags(t *testing.T) {
 	if err != nil || string(got) != want {
 		t.Fatalf("docs/isolate.1 is stale (%v): run go generate ./cmd/isolate", err)
 	}
-	for _, flag := range []string{"--ulimit", "--timeout", "--hostname", "doctor"} {
+	for _, flag := range []string{`\-\-ulimit`, `\-\-timeout`, `\-\-hostname`, `\fBdoctor\fR`} {
 		if !strings.Contains(want, flag) {
 			t.Errorf("man page lacks %s", flag)
 		}
 	}
 	if _, err := exec.LookPath("man"); err == nil {
-		out, err := exec.Command("man", "-l", "../../docs/isolate.1").CombinedOutput()
-		if err != nil || !strings.Contains(string(out), "run a program in a rootless sandbox") {
-			t.Errorf("man -l docs/isolate.1: %v\n%s", err, out)
+		cmd := exec.Command("man", "-l", "../../docs/isolate.1")
+		cmd.Env = append(os.Environ(), "MANWIDTH=100", "MAN_KEEP_FORMATTING=")
+		out, err := cmd.CombinedOutput()
+		for _, text := range []string{"run a program in a rootless sandbox", "--ulimit VALUE", "--hostname VALUE", `(default: "isolated")`, "EXIT STATUS:"} {
+			if err != nil || !strings.Contains(string(out), text) {
+				t.Errorf("man -l docs/isolate.1 lacks %q: %v\n%s", text, err, out)
+			}
 		}
 	}
 }

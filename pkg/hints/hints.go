@@ -140,7 +140,7 @@ const NoTerminal = "run isolate from a terminal (or ssh -t / script), or drop -t
 
 // StaticBuild says how to build isolate without libc (os/user and net link
 // it through cgo otherwise).
-const StaticBuild = "rebuild isolate static: CGO_ENABLED=0 go build ./cmd/isolate"
+const StaticBuild = "rebuild isolate static: CGO_ENABLED=0 go build -tags urfave_cli_no_docs ./cmd/isolate"
 
 // UnmappedUser is said for a --user outside the sandbox's id map.
 const UnmappedUser = "pick an id inside the map, or give your user a larger range in /etc/subuid and /etc/subgid"
