@@ -139,7 +139,7 @@ func flags() []cli.Flag {
 	for _, group := range [][]cli.Flag{coreFlags(), netFlags(), fsFlags(), securityFlags(), limitsFlags()} {
 		f = append(f, group...)
 	}
-	return f
+	return namesOnce(f)
 }
 
 func coreFlags() []cli.Flag {
