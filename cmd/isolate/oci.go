@@ -58,6 +58,10 @@ func runOCI(args []string) int {
 	status := 0
 	var log *oci.Logger
 	app := ociApp(&status, &log)
+	app.Flags = namesOnce(app.Flags)
+	for _, c := range app.Commands {
+		c.Flags = namesOnce(append([]cli.Flag(nil), c.Flags...)) // commands share some flag slices
+	}
 	if err := app.Run(args); err != nil {
 		hints.Print(err)
 		log.Error(err.Error())

@@ -271,24 +271,34 @@ func newHelper(name string, args ...string) *helper {
 	return h
 }
 
-func (h *helper) start(s *Session) error {
+// start starts the helper; Close stops it. holdsPorts: the helper listens
+// on published host ports itself (slirp4netns's port driver, pasta's
+// implicit one), so Close waits until it is gone and the ports are free for
+// the next run. Otherwise Close only tells it to end: slirp4netns then
+// takes 15 to 30 ms to exit (its --enable-sandbox mount namespace and the
+// tap device are torn down behind RCU grace periods), which isolate's exit
+// need not wait for; it dies even if isolate is gone (exit-fd, Pdeathsig).
+func (h *helper) start(s *Session, holdsPorts bool) error {
 	if err := h.cmd.Start(); err != nil {
 		return &hints.Error{What: "start " + h.name, Why: err}
 	}
 	go func() { h.cmd.Wait(); close(h.done) }()
-	s.defer_(h.stop)
+	s.defer_(func() { h.stop(holdsPorts) })
 	return nil
 }
 
-// stop asks the helper to end (both exit cleanly on SIGTERM), then kills
-// it if it has not within a bound.
-func (h *helper) stop() {
+// stop asks the helper to end (both exit cleanly on SIGTERM) and, with
+// wait, waits for it, killing it if it has not ended within a bound.
+func (h *helper) stop(wait bool) {
 	select {
 	case <-h.done:
 		return
 	default:
 	}
 	h.cmd.Process.Signal(unix.SIGTERM)
+	if !wait {
+		return
+	}
 	select {
 	case <-h.done:
 		return
@@ -388,7 +398,7 @@ func startSlirp4netns(s *Session, o Options, pid int, apiSocket string) error {
 	args = append(args, strconv.Itoa(pid), TapName)
 	h := newHelper("slirp4netns", args...)
 	h.cmd.ExtraFiles = []*os.File{exitR, readyW}
-	err = h.start(s)
+	err = h.start(s, apiSocket != "")
 	exitR.Close()
 	readyW.Close()
 	if err != nil {
@@ -448,7 +458,7 @@ func startPasta(s *Session, o Options, pid int) error {
 	args = append(args, strconv.Itoa(pid))
 	h := newHelper("pasta", args...)
 	h.cmd.ExtraFiles = []*os.File{readyW}
-	err = h.start(s)
+	err = h.start(s, o.PortDriver == Implicit && len(o.Ports) > 0)
 	readyW.Close()
 	if err != nil {
 		return err
