@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/isolate-sandbox/isolate/pkg/hints"
+	"github.com/isolate-sandbox/isolate/pkg/slirpnet"
 	"github.com/isolate-sandbox/isolate/pkg/userns"
 )
 
@@ -128,29 +129,76 @@ func Run(cfg *Config) (int, error) {
 	return lim.status(s.supervise(sigs))
 }
 
-// setUp maps the ids, sends the configuration and starts the network.
-func (s *session) setUp(cfg *Config, ids idPlan) (netSession, error) {
+// setUp maps the ids, sends the configuration and starts the network. The
+// network's helper starts as early as it can (slirpnet.EarlyLink): pasta
+// while the ids are mapped, slirp4netns and veth right after, while the
+// child execs and builds its mounts. The ports are published last, when
+// the child has made its side of the port driver.
+func (s *session) setUp(cfg *Config, ids idPlan) (*slirpnet.Session, error) {
 	pid := s.cmd.Process.Pid
-	if err := ids.apply(pid); err != nil {
-		return nil, err
-	}
-	if ids.used {
-		if err := s.ch.send(message{Type: msgIDMapDone}); err != nil {
-			return nil, s.diedBefore("the id map was written", err)
+	opts := netOptions(cfg)
+	early := slirpnet.EarlyLink(opts)
+	if !early {
+		if err := s.mapIDs(ids); err != nil {
+			return nil, err
 		}
 	}
-	// The child now execs isolate-init and starts its Go runtime, which
-	// takes longer than compiling its seccomp filter and encoding its
-	// configuration here: both wait for it when it asks. (Done during the
-	// helpers instead, they only compete with them for the CPUs.)
-	conf, err := encodeConfig(cfg)
+	configured := make(chan error, 1)
+	go func() {
+		if early {
+			if err := s.mapIDs(ids); err != nil {
+				configured <- err
+				return
+			}
+		}
+		configured <- s.sendConfig(cfg)
+	}()
+	// On this goroutine: it is locked to the thread whose death the
+	// helper's Pdeathsig follows.
+	link, err := slirpnet.StartLink(opts, pid)
+	if cerr := <-configured; cerr != nil {
+		if err == nil {
+			link.Close()
+		}
+		return nil, cerr
+	}
 	if err != nil {
 		return nil, err
 	}
-	if err := s.ch.sendAll(conf); err != nil {
-		return nil, s.diedBefore("it received its configuration", err)
+	if err := link.Publish(opts, pid); err != nil {
+		link.Close()
+		return nil, err
 	}
-	return startNetwork(cfg, pid)
+	return link, nil
+}
+
+// mapIDs maps the child's ids, which lets it exec.
+func (s *session) mapIDs(ids idPlan) error {
+	if err := ids.apply(s.cmd.Process.Pid); err != nil {
+		return err
+	}
+	if ids.used {
+		if err := s.ch.send(message{Type: msgIDMapDone}); err != nil {
+			return s.diedBefore("the id map was written", err)
+		}
+	}
+	return nil
+}
+
+// sendConfig sends the child its configuration. The child is meanwhile
+// exec'ing isolate-init and starting its Go runtime, which takes longer
+// than compiling its seccomp filter and encoding the message here: both
+// wait for it when it asks. (Done during the id helpers instead, they only
+// compete with them for the CPUs.)
+func (s *session) sendConfig(cfg *Config) error {
+	conf, err := encodeConfig(cfg)
+	if err != nil {
+		return err
+	}
+	if err := s.ch.sendAll(conf); err != nil {
+		return s.diedBefore("it received its configuration", err)
+	}
+	return nil
 }
 
 // idPlan is how a new user namespace gets its ids.

@@ -7,9 +7,6 @@ import (
 	"github.com/isolate-sandbox/isolate/pkg/slirpnet"
 )
 
-// netSession is the host side of the sandbox's network; Close ends it.
-type netSession interface{ Close() error }
-
 // prepareNetwork resolves the default mode and checks the host before any
 // process starts, so that a missing helper or a taken port is an error
 // with nothing to clean up.
@@ -36,16 +33,12 @@ func netCloneFlags(cfg *Config) uintptr {
 	return 0
 }
 
-// startNetwork gives the sandbox whose first process is pid its network,
-// after the id map is written and before the program starts. It runs while
-// the child builds its mounts, so nothing here may depend on the child's
-// mount tree (DESIGN: network before pivot_root): slirp4netns and pasta
-// join only the child's user and network namespaces, veth is configured
-// through nsenter --net, and the port drivers meet the child in a tmpfs
-// reached through /proc/PID/fd, which no pivot_root moves.
-func startNetwork(cfg *Config, pid int) (netSession, error) {
-	return slirpnet.Start(netOptions(cfg), pid)
-}
+// The network starts (session.setUp) while the child builds its mounts, so
+// nothing in it may depend on the child's mount tree (DESIGN: network before
+// pivot_root): slirp4netns and pasta join only the child's user and network
+// namespaces, veth is configured through nsenter --net, and the port drivers
+// meet the child in a tmpfs reached through /proc/PID/fd, which no
+// pivot_root moves.
 
 func netOptions(cfg *Config) slirpnet.Options {
 	return slirpnet.Options{

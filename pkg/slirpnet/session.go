@@ -140,7 +140,8 @@ func CheckTun() error {
 
 // Session is the host side of one sandbox's network; Close ends it.
 type Session struct {
-	cleanups []func()
+	cleanups  []func()
+	apiSocket string // slirp4netns's, when it is the port driver
 }
 
 // Close stops helpers and removes links, in reverse order of creation.
@@ -155,75 +156,99 @@ func (s *Session) Close() error {
 func (s *Session) defer_(f func()) { s.cleanups = append(s.cleanups, f) }
 
 // Start gives the sandbox whose init is pid its network and publishes its
-// ports. Helpers get the parent-death signal: the caller must start them
-// from the OS thread that stays locked while the sandbox runs, since
-// Pdeathsig belongs to the creating thread (golang/go#27505). On error
-// everything started so far is stopped.
-func Start(o Options, pid int) (s *Session, err error) {
+// ports: StartLink, then Publish on the same session.
+func Start(o Options, pid int) (*Session, error) {
+	s, err := StartLink(o, pid)
+	if err != nil {
+		return s, err
+	}
+	if err := s.Publish(o, pid); err != nil {
+		s.Close()
+		return s, err
+	}
+	return s, nil
+}
+
+// EarlyLink reports whether StartLink may run as soon as the sandbox's
+// namespaces exist, before its ids are mapped: pasta joins its user and
+// network namespaces, which clone(2) made, and needs nothing else of it.
+// slirp4netns (1.2.0) fails to join a user namespace that has no map yet
+// ("parent failed"), so it starts once the ids are mapped, while the
+// sandbox execs.
+func EarlyLink(o Options) bool {
+	return o.Mode == Pasta
+}
+
+// StartLink starts what connects the sandbox whose init is pid to the
+// host: slirp4netns, pasta or the veth pair (nothing for none and host).
+// Helpers get the parent-death signal: the caller must start them from the
+// OS thread that stays locked while the sandbox runs, since Pdeathsig
+// belongs to the creating thread (golang/go#27505). On error everything
+// started so far is stopped.
+func StartLink(o Options, pid int) (s *Session, err error) {
 	s = &Session{}
 	defer func() {
 		if err != nil {
 			s.Close()
 		}
 	}()
-	alive := processAlive(pid)
-	var driver port.ParentDriver
-	childIP := "127.0.0.1"
-	apiSocket := ""
 	switch o.Mode {
 	case Slirp4netns:
 		if len(o.Ports) > 0 && o.PortDriver == SlirpPorts {
 			// The API socket goes into the sandbox's own state directory,
 			// so that it vanishes with the sandbox even when slirp4netns
 			// is killed and cannot remove it.
-			dir, err := waitStateDir(pid, alive, setupTimeout)
+			dir, err := waitStateDir(pid, processAlive(pid), setupTimeout)
 			if err != nil {
 				return s, &hints.Error{What: "slirp4netns port driver", Why: err}
 			}
-			apiSocket = dir + "/slirp4netns.sock"
+			s.apiSocket = dir + "/slirp4netns.sock"
 		}
-		if err := startSlirp4netns(s, o, pid, apiSocket); err != nil {
-			return s, err
-		}
-		if apiSocket != "" {
-			if driver, err = slirpport.NewParentDriver(driverLog{}, apiSocket); err != nil {
-				return s, &hints.Error{What: "slirp4netns port driver", Why: err}
-			}
-			childIP = SlirpAddr.Addr().String()
-		}
+		return s, startSlirp4netns(s, o, pid, s.apiSocket)
 	case Pasta:
-		if err := startPasta(s, o, pid); err != nil {
-			return s, err
-		}
+		return s, startPasta(s, o, pid)
 	case Veth:
-		if err := startVeth(s, o, pid); err != nil {
-			return s, err
-		}
+		return s, startVeth(s, o, pid)
 	}
+	return s, nil
+}
+
+// Publish publishes the sandbox's ports through the port driver, once the
+// sandbox has made its state directory (the builtin driver's child side
+// and slirp4netns's API socket live there). On error the caller closes s.
+func (s *Session) Publish(o Options, pid int) error {
 	if len(o.Ports) == 0 || o.PortDriver == Implicit {
-		return s, nil
+		return nil
 	}
-	if driver == nil {
-		d, stop, err := startBuiltinParent(pid, alive, setupTimeout)
+	var driver port.ParentDriver
+	childIP := "127.0.0.1"
+	if s.apiSocket != "" {
+		var err error
+		if driver, err = slirpport.NewParentDriver(driverLog{}, s.apiSocket); err != nil {
+			return &hints.Error{What: "slirp4netns port driver", Why: err}
+		}
+		childIP = SlirpAddr.Addr().String()
+	} else {
+		d, stop, err := startBuiltinParent(pid, processAlive(pid), setupTimeout)
 		if err != nil {
-			return s, &hints.Error{What: "builtin port driver", Why: err}
+			return &hints.Error{What: "builtin port driver", Why: err}
 		}
 		s.defer_(stop)
 		driver = d
 	}
 	if err := addPorts(driver, o.Ports, childIP); err != nil {
-		return s, err
+		return err
 	}
-	if apiSocket != "" {
+	if s.apiSocket != "" {
 		// Every port is added: nobody needs the API any more, and a
 		// program inside that found it through /proc/1/fd could ask
 		// slirp4netns to listen on any host address. Unlinked, it is
 		// unreachable (slirp4netns keeps only its listening fd).
-		if err := os.Remove(apiSocket); err != nil {
-			return s, &hints.Error{What: "remove slirp4netns's API socket", Why: err}
+		if err := os.Remove(s.apiSocket); err != nil {
+			return &hints.Error{What: "remove slirp4netns's API socket", Why: err}
 		}
 	}
-	return s, nil
+	return nil
 }
 
 // helper is one host process that serves the sandbox.
