@@ -40,6 +40,21 @@ func TestRootGetsDockersCapabilitiesAndNothingAmbient(t *testing.T) {
 	}
 }
 
+// isolate's child execs before newuidmap has run, privileged through
+// ambient capabilities (pkg/sandbox/spawn.go); the init drops them once the
+// map is written, so neither it nor anything it starts keeps them.
+func TestInitKeepsNoAmbientCapabilities(t *testing.T) {
+	t.Parallel()
+	for _, flags := range [][]string{nil, {"--net", "none"}, {"--seccomp", "unconfined"}} {
+		args := append(append([]string{"-q"}, flags...), "sh", "-c", "grep CapAmb /proc/1/status /proc/self/status")
+		out := isolate(t, args...)
+		want := "/proc/1/status:CapAmb:\t0000000000000000\n/proc/self/status:CapAmb:\t0000000000000000\n"
+		if out != want {
+			t.Errorf("%v: %q, want no ambient capabilities in the init or the program", flags, out)
+		}
+	}
+}
+
 func TestNonRootUserGetsNoCapabilities(t *testing.T) {
 	t.Parallel()
 	if fallback {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"syscall"
 	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -65,8 +66,10 @@ func InitMain() {
 	os.Exit(hints.ExitCode(err))
 }
 
-// runChild builds the sandbox and starts the program. It runs after the
-// parent has mapped the ids (spawn.go), as root of the new namespaces.
+// runChild builds the sandbox and starts the program, as root of the new
+// namespaces: mapped before its execve (spawn.go), or privileged through
+// ambient capabilities and mapped while it reads its configuration
+// (Config.MapPending).
 func runChild(ch *channel) error {
 	// The exec cleared the parent-death signal: arm it again, then read
 	// from the parent, which fails with EOF if it died before this line.
@@ -77,6 +80,11 @@ func runChild(ch *channel) error {
 	// what it is.
 	unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&[]byte(initArg0 + "\x00")[0])), 0, 0, 0)
 	cfg, err := ch.recvConfig()
+	if err == nil && cfg.MapPending {
+		if _, err = ch.expect(msgIDMapDone); err == nil {
+			err = clearAmbient()
+		}
+	}
 	if err != nil {
 		if isEOF(err) {
 			os.Exit(hints.ExitSetup)
@@ -137,6 +145,27 @@ func setup(cfg *Config) error {
 		if err := unix.Chdir(cfg.Cwd); err != nil {
 			return &hints.Error{What: "--workdir " + cfg.Cwd, Why: err}
 		}
+	}
+	return nil
+}
+
+// clearAmbient empties the ambient capabilities the child exec'd with
+// (spawnAttr.ambient) on every thread: they were for that one execve.
+// Whatever the init execs later gets its capabilities from dropPrivileges,
+// which sets the ambient set itself; this keeps a path that forgot it from
+// passing every capability on.
+func clearAmbient() error {
+	_, _, e := syscall.AllThreadsSyscall(syscall.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0)
+	if e == syscall.ENOTSUP {
+		// A cgo build cannot reach every thread: this one, then (it is
+		// locked, and the threads it starts inherit its sets).
+		e = 0
+		if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
+			e = err.(syscall.Errno)
+		}
+	}
+	if e != 0 {
+		return &hints.Error{What: "prctl(PR_CAP_AMBIENT_CLEAR_ALL)", Why: e}
 	}
 	return nil
 }

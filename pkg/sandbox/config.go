@@ -50,6 +50,12 @@ type Config struct {
 	// SetgroupsDeny is set by the parent when the id map was written with
 	// setgroups denied: the child then must not call setgroups(2).
 	SetgroupsDeny bool `json:"setgroupsDeny,omitempty"`
+
+	// MapPending: the child exec'd before its ids were mapped, with
+	// ambient capabilities (idPlan.prepare), and must wait for
+	// "idmap-done" before it builds anything: until then its files would
+	// belong to an unmapped id.
+	MapPending bool `json:"mapPending,omitempty"`
 }
 
 // DefaultHostname is the assignment's: `hostname isolated`.

@@ -112,7 +112,7 @@ func Create(cfg *Config, o CreateOptions) (*Created, error) {
 	attr.path, attr.args = exe, []string{initArg0}
 	// fds 3, 4 and 5: the control socket, the exec fifo, the console socket
 	attr.files = []*os.File{o.Stdin, o.Stdout, o.Stderr, childEnd.f, o.ExecFifo, o.ConsoleSocket}
-	ids.prepare(attr, childEnd)
+	ids.prepare(attr, childEnd, false)
 	cmd, err := spawn(attr)
 	childEnd.Close()
 	if err != nil {

@@ -90,7 +90,8 @@ func Run(cfg *Config) (int, error) {
 		// terminal's Ctrl-C reaches it only through isolate's forwarding.
 		setsid: true,
 	}
-	ids.prepare(attr, childEnd)
+	ids.prepare(attr, childEnd, true)
+	cfg.MapPending = attr.ambient
 	// Subscribe before the child exists, so no signal is lost in between.
 	sigs := waitSigs()
 
@@ -132,35 +133,29 @@ func Run(cfg *Config) (int, error) {
 // setUp maps the ids, sends the configuration and starts the network. The
 // network's helper starts as early as it can (slirpnet.EarlyLink): pasta
 // while the ids are mapped, slirp4netns and veth right after, while the
-// child execs and builds its mounts. The ports are published last, when
-// the child has made its side of the port driver.
+// child builds its mounts. The ports are published last, when the child
+// has made its side of the port driver.
 func (s *session) setUp(cfg *Config, ids idPlan) (*slirpnet.Session, error) {
 	pid := s.cmd.Process.Pid
 	opts := netOptions(cfg)
 	early := slirpnet.EarlyLink(opts)
-	if !early {
-		if err := s.mapIDs(ids); err != nil {
-			return nil, err
-		}
-	}
 	configured := make(chan error, 1)
-	go func() {
-		if early {
-			if err := s.mapIDs(ids); err != nil {
-				configured <- err
-				return
-			}
-		}
-		configured <- s.sendConfig(cfg)
-	}()
-	// On this goroutine: it is locked to the thread whose death the
-	// helper's Pdeathsig follows.
-	link, err := slirpnet.StartLink(opts, pid)
+	go func() { configured <- s.configure(cfg, ids) }()
+	var link *slirpnet.Session
+	var err error
+	if early {
+		// On this goroutine: it is locked to the thread whose death the
+		// helper's Pdeathsig follows.
+		link, err = slirpnet.StartLink(opts, pid)
+	}
 	if cerr := <-configured; cerr != nil {
-		if err == nil {
+		if link != nil && err == nil {
 			link.Close()
 		}
 		return nil, cerr
+	}
+	if !early && err == nil {
+		link, err = slirpnet.StartLink(opts, pid)
 	}
 	if err != nil {
 		return nil, err
@@ -170,6 +165,32 @@ func (s *session) setUp(cfg *Config, ids idPlan) (*slirpnet.Session, error) {
 		return nil, err
 	}
 	return link, nil
+}
+
+// configure maps the child's ids and sends its configuration, in the order
+// the child reads them: a child that execs first (cfg.MapPending) reads
+// its configuration while the helpers run, then waits for "idmap-done";
+// one that waits before its execve needs "idmap-done" first.
+func (s *session) configure(cfg *Config, ids idPlan) error {
+	if !cfg.MapPending {
+		if err := s.mapIDs(ids); err != nil {
+			return err
+		}
+		return s.sendConfig(cfg)
+	}
+	sent := make(chan error, 1)
+	go func() { sent <- s.sendConfig(cfg) }()
+	merr := ids.apply(s.cmd.Process.Pid)
+	if err := <-sent; err != nil {
+		return err
+	}
+	if merr != nil {
+		return merr
+	}
+	if err := s.ch.send(message{Type: msgIDMapDone}); err != nil {
+		return s.diedBefore("the id map was written", err)
+	}
+	return nil
 }
 
 // mapIDs maps the child's ids, which lets it exec.
@@ -229,20 +250,32 @@ func planIDs(cfg *Config, notice func(string)) (idPlan, error) {
 	return p, nil
 }
 
-// prepare makes the child wait, between clone and execve, on its end of
-// the control socket until apply has written the maps (spawn.go says why).
-// With a Direct plan the child then becomes container root with setuid(0):
-// for real root, whose own id 0 is not mapped, that is how it stops being
-// host root.
-func (p idPlan) prepare(a *spawnAttr, childEnd *channel) {
+// prepare decides when the child execs, relative to apply. With execFirst
+// and the setuid helpers (the usual rootless case), at once, with every
+// capability ambient: its Go runtime starts while newuidmap and newgidmap
+// run, and it waits for "idmap-done" only before it builds anything
+// (Config.MapPending). Otherwise it waits between clone and execve, on its
+// end of the control socket, until apply has written the maps (spawn.go
+// says why). With a Direct plan the child then becomes container root with
+// setuid(0): for real root, whose own id 0 is not mapped, that is how it
+// stops being host root.
+func (p idPlan) prepare(a *spawnAttr, childEnd *channel, execFirst bool) {
 	a.waitFd = -1
 	if !p.used {
+		return
+	}
+	if execFirst && p.execsFirst() {
+		a.ambient = true
 		return
 	}
 	a.waitFd = int(childEnd.f.Fd())
 	a.becomeRoot = p.plan.Method == userns.Direct
 	a.setgroupsDeny = p.plan.SetgroupsDeny
 }
+
+// execsFirst: the maps are written by the setuid helpers, which take
+// milliseconds (a Direct map is two writes).
+func (p idPlan) execsFirst() bool { return p.used && p.plan.Method == userns.Helpers }
 
 // apply writes the maps of the waiting child pid.
 func (p idPlan) apply(pid int) error {

@@ -1,7 +1,10 @@
 package sandbox
 
 import (
+	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"unsafe"
@@ -52,6 +55,12 @@ type spawnAttr struct {
 	// id is not always container id 0 (real root maps to nobody).
 	becomeRoot    bool
 	setgroupsDeny bool
+	// ambient: raise every capability into the ambient set before execve.
+	// The child holds them all in the user namespace it created, and
+	// ambient capabilities survive an execve whatever the uid
+	// (capabilities(7), "Ambient capability set"), so it may exec before
+	// its ids are mapped and still be privileged (see idPlan.prepare).
+	ambient bool
 }
 
 // childProc is the started child; the fields mirror exec.Cmd's.
@@ -81,6 +90,10 @@ type forkState struct {
 	setgroups          bool
 	pdeathsig          uintptr
 	buf                [8]byte
+	ambient            bool
+	lastCap            uintptr
+	capHdr             unix.CapUserHeader
+	capData            [2]unix.CapUserData
 }
 
 // spawn clones the child with a.cloneflags and returns once it exists; the
@@ -127,6 +140,19 @@ func spawn(a *spawnAttr) (*childProc, error) {
 		st.nextfd = max(st.nextfd, st.fds[i]+1)
 	}
 	st.nextfd = max(st.nextfd, a.waitFd+1)
+	if a.ambient {
+		last, err := lastCap()
+		if err != nil {
+			return nil, err
+		}
+		st.ambient, st.lastCap = true, uintptr(last)
+		all := uint64(1)<<(last+1) - 1
+		st.capHdr = unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+		for w := range st.capData {
+			v := uint32(all >> (32 * w))
+			st.capData[w] = unix.CapUserData{Effective: v, Permitted: v, Inheritable: v}
+		}
+	}
 
 	// No other goroutine may create an fd without close-on-exec while the
 	// child holds a copy of the fd table (syscall.ForkLock's contract).
@@ -195,6 +221,18 @@ func childExec(st *forkState) {
 			break
 		}
 	}
+	if st.ambient {
+		// A capability can be ambient only if it is permitted and
+		// inheritable: make every one inheritable, then raise them all.
+		if _, _, e = syscall.RawSyscall(syscall.SYS_CAPSET, uintptr(unsafe.Pointer(&st.capHdr)), uintptr(unsafe.Pointer(&st.capData[0])), 0); e != 0 {
+			childExit()
+		}
+		for c := uintptr(0); c <= st.lastCap; c++ {
+			if _, _, e = syscall.RawSyscall6(syscall.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, c, 0, 0, 0); e != 0 {
+				childExit()
+			}
+		}
+	}
 	if st.becomeRoot {
 		// The child holds every capability in the user namespace it just
 		// created (user_namespaces(7)), so these succeed once 0 is mapped.
@@ -244,6 +282,19 @@ func childExec(st *forkState) {
 		uintptr(unsafe.Pointer(&st.argv[0])),
 		uintptr(unsafe.Pointer(&st.envv[0])))
 	childExit()
+}
+
+// lastCap is the highest capability the kernel knows.
+func lastCap() (int, error) {
+	b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || n < 0 || n > 63 {
+		return 0, fmt.Errorf("/proc/sys/kernel/cap_last_cap: %q", b)
+	}
+	return n, nil
 }
 
 // childExit ends a child that failed before its execve. The parent sees
