@@ -64,6 +64,12 @@ func (c *SecurityConfig) validate() error {
 		c.SeccompProfile, c.SeccompFilter = nil, nil
 		return nil
 	}
+	if c.SeccompProfile == nil && c.Seccomp == "" {
+		if prog, ok := security.DefaultFilter(bounding); ok {
+			c.SeccompFilter = prog // compiled at build time
+			return nil
+		}
+	}
 	ownDefault := false
 	if c.SeccompProfile == nil {
 		ownDefault = c.Seccomp == ""

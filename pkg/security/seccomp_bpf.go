@@ -113,7 +113,7 @@ func Compile(s *specs.LinuxSeccomp) (*Program, error) {
 			}
 		}
 		for _, name := range sc.Names {
-			nr, ok := syscallNumbers[name]
+			nr, ok := syscallNumber(name)
 			if !ok {
 				continue
 			}

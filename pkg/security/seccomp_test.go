@@ -2,9 +2,12 @@ package security
 
 import (
 	"encoding/binary"
+	"flag"
 	"fmt"
 	"math/rand"
+	"os"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -69,7 +72,7 @@ func compileDefault(t *testing.T, caps CapSet) *Program {
 
 func nr(t *testing.T, name string) uint32 {
 	t.Helper()
-	n, ok := syscallNumbers[name]
+	n, ok := syscallNumber(name)
 	if !ok {
 		t.Fatalf("no syscall %s on %s", name, nativeArchName)
 	}
@@ -251,15 +254,16 @@ func TestEverySyscallOfTheTableDispatches(t *testing.T) {
 	// A profile that gives every syscall its own errno exercises every
 	// branch of the dispatch tree.
 	prof := &specs.LinuxSeccomp{DefaultAction: specs.ActAllow}
-	for name, n := range syscallNumbers {
-		e := uint(n%4000 + 1)
-		prof.Syscalls = append(prof.Syscalls, specs.LinuxSyscall{Names: []string{name}, Action: specs.ActErrno, ErrnoRet: &e})
+	for _, s := range syscallTable {
+		e := uint(s.nr%4000 + 1)
+		prof.Syscalls = append(prof.Syscalls, specs.LinuxSyscall{Names: []string{s.name}, Action: specs.ActErrno, ErrnoRet: &e})
 	}
 	prog, err := Compile(prof)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range syscallNumbers {
+	for _, s := range syscallTable {
+		n := s.nr
 		if got, want := run(t, prog, nativeAuditArch, n), unix.SECCOMP_RET_ERRNO|(n%4000+1); got != want {
 			t.Fatalf("syscall %d: %#x, want %#x", n, got, want)
 		}
@@ -288,7 +292,7 @@ func TestDefaultProfileNamesExist(t *testing.T) {
 	}
 	for _, r := range DefaultProfile().Syscalls {
 		for _, n := range r.Names {
-			if _, ok := syscallNumbers[n]; !ok && !other[n] {
+			if _, ok := syscallNumber(n); !ok && !other[n] {
 				t.Errorf("%s: not a syscall on %s", n, nativeArchName)
 			}
 		}
@@ -391,5 +395,57 @@ func TestProgramSurvivesItsWireForm(t *testing.T) {
 		if err := back.UnmarshalBinary(bad); err == nil {
 			t.Errorf("%d bytes decoded without error", len(bad))
 		}
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite the prebuilt default seccomp filter")
+
+// The prebuilt filter is exactly what compiling the default profile gives
+// now: a change to the profile, the compiler or the syscall table makes
+// this fail until the file is regenerated with -update.
+func TestPrebuiltDefaultFilterIsCurrent(t *testing.T) {
+	fresh, err := Compile(DefaultProfile().Resolve(DefaultCaps, KernelVersion{6, 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := Compile(DefaultProfile().Resolve(DefaultCaps, KernelVersion{4, 0}))
+	if !reflect.DeepEqual(fresh, again) {
+		t.Fatal("the default filter depends on the kernel version or is not deterministic: it cannot be prebuilt")
+	}
+	want, _ := fresh.MarshalBinary()
+	if runtime.GOARCH != "amd64" {
+		if _, ok := DefaultFilter(DefaultCaps); ok {
+			t.Errorf("a prebuilt filter on %s, which has none", runtime.GOARCH)
+		}
+		return
+	}
+	if *update {
+		if err := os.WriteFile("seccomp_default_amd64.bin", want, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Skip("seccomp_default_amd64.bin written; the binary embeds it from the next build on")
+	}
+	got, ok := DefaultFilter(DefaultCaps)
+	if !ok || !reflect.DeepEqual(got, fresh) {
+		t.Fatalf("seccomp_default_amd64.bin is stale: go test ./pkg/security -run PrebuiltDefaultFilter -update")
+	}
+	if _, ok := DefaultFilter(DefaultCaps | 1<<unix.CAP_SYS_ADMIN); ok {
+		t.Error("the prebuilt filter was used for another capability set")
+	}
+}
+
+func TestSyscallTableIsSortedForItsLookup(t *testing.T) {
+	for i := 1; i < len(syscallTable); i++ {
+		if syscallTable[i-1].name >= syscallTable[i].name {
+			t.Fatalf("not sorted at %s, %s: run go generate ./pkg/security", syscallTable[i-1].name, syscallTable[i].name)
+		}
+	}
+	for _, s := range syscallTable {
+		if n, ok := syscallNumber(s.name); !ok || n != s.nr {
+			t.Errorf("syscallNumber(%s) = %d, %v; want %d", s.name, n, ok, s.nr)
+		}
+	}
+	if _, ok := syscallNumber("no_such_syscall"); ok {
+		t.Error("an unknown name was found")
 	}
 }

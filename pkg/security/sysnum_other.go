@@ -8,4 +8,4 @@ const nativeAuditArch = 0
 
 const nativeArchName = "unsupported"
 
-var syscallNumbers = map[string]uint32{}
+var syscallTable = [...]sysnum{}
