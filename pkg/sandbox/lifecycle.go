@@ -112,7 +112,11 @@ func Create(cfg *Config, o CreateOptions) (*Created, error) {
 	attr.path, attr.args = exe, []string{initArg0}
 	// fds 3, 4 and 5: the control socket, the exec fifo, the console socket
 	attr.files = []*os.File{o.Stdin, o.Stdout, o.Stderr, childEnd.f, o.ExecFifo, o.ConsoleSocket}
-	ids.prepare(attr, childEnd, false)
+	// As in Run: with newuidmap the child execs at once (ambient
+	// capabilities) and starts while the helpers and the createRuntime
+	// hooks run; it reads the configuration, then waits for idmap-done.
+	ids.prepare(attr, childEnd, true)
+	cfg.MapPending = attr.ambient
 	cmd, err := spawn(attr)
 	childEnd.Close()
 	if err != nil {
@@ -134,9 +138,15 @@ func Create(cfg *Config, o CreateOptions) (*Created, error) {
 	if err := ids.apply(c.Pid); err != nil {
 		return nil, err
 	}
-	if ids.used {
+	mapDone := func() error {
 		if err := parentEnd.send(message{Type: msgIDMapDone}); err != nil {
-			return nil, died("the id map was written", nil)
+			return died("the id map was written", nil)
+		}
+		return nil
+	}
+	if ids.used && !cfg.MapPending {
+		if err := mapDone(); err != nil { // the child waits for it before its execve
+			return nil, err
 		}
 	}
 	if o.CreateRuntime != nil {
@@ -150,6 +160,11 @@ func Create(cfg *Config, o CreateOptions) (*Created, error) {
 	}
 	if err := parentEnd.sendAll(conf); err != nil {
 		return nil, died("it received its configuration", nil)
+	}
+	if cfg.MapPending {
+		if err := mapDone(); err != nil { // read after the configuration
+			return nil, err
+		}
 	}
 	if err := parentEnd.send(message{Type: msgStart}); err != nil {
 		return nil, died("it was set up", nil)
