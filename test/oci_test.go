@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -960,4 +961,52 @@ func TestOCIDevicesAreCreatedForRealRootOnly(t *testing.T) {
 	if r.Code != 0 || !strings.HasPrefix(r.Stdout, "crw-r-----") || !strings.Contains(r.Stdout, "1,   3") {
 		t.Errorf("as root: want the character device 1,3 with mode 0640: %s", r)
 	}
+}
+
+// A config.json that maps the user's subordinate range goes through
+// newuidmap, with the child exec'd before the map (ambient capabilities):
+// the container sees the whole map and keeps no ambient capability.
+func TestOCISubordinateMapsThroughTheHelpers(t *testing.T) {
+	t.Parallel()
+	if fallback {
+		t.Log("helpers hidden: such a config.json needs newuidmap (TestOCIBadInputIsOneLineExitOneAndLeavesNothing covers refusals)")
+		return
+	}
+	sub := subordinateRange(t, "/etc/subuid")
+	subg := subordinateRange(t, "/etc/subgid")
+	b := newBundle(t, func(s *specs.Spec) {
+		s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: testUser.UID, Size: 1}, {ContainerID: 1, HostID: sub, Size: 65536}}
+		s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: testUser.GID, Size: 1}, {ContainerID: 1, HostID: subg, Size: 65536}}
+		s.Process.Args = []string{"sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map; grep CapAmb /proc/self/status"}
+	})
+	r := b.oci(t, "run", "--bundle", b.dir, "sub")
+	if r.Code != 0 {
+		t.Fatalf("run: %s", r)
+	}
+	lines := fieldsPerLine(r.Stdout)
+	want := []string{fmt.Sprintf("0 %d 1", testUser.UID), fmt.Sprintf("1 %d 65536", sub),
+		fmt.Sprintf("0 %d 1", testUser.GID), fmt.Sprintf("1 %d 65536", subg), "CapAmb: 0000000000000000"}
+	if !reflect.DeepEqual(lines, want) {
+		t.Errorf("inside: %q, want %q", lines, want)
+	}
+}
+
+// subordinateRange is the start of the test user's first range in file.
+func subordinateRange(t *testing.T, file string) uint32 {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		f := strings.Split(l, ":")
+		if len(f) == 3 && (f[0] == testUser.Name || f[0] == strconv.Itoa(int(testUser.UID))) {
+			n, err := strconv.ParseUint(f[1], 10, 32)
+			if err == nil {
+				return uint32(n)
+			}
+		}
+	}
+	t.Fatalf("%s has no range for %s", file, testUser.Name)
+	return 0
 }
