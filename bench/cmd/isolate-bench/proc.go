@@ -26,7 +26,8 @@ type Launcher struct {
 	cond        *sync.Cond
 	outstanding int // launched and not yet reaped
 	waiters     map[int]chan Exit
-	early       map[int]Exit // reaped before their waiter was registered (or orphans)
+	early       map[int]Exit // reaped while a launch had not registered its waiter
+	launching   int          // Starts between fork and registration
 	devnull     *os.File
 }
 
@@ -82,9 +83,14 @@ func (l *Launcher) reap() {
 			delete(l.waiters, pid)
 			l.outstanding--
 			ch <- e
-		} else {
+		} else if l.launching > 0 {
+			// Perhaps a process that exited before Start registered it.
 			l.early[pid] = e
 		}
+		// Otherwise an orphan the subreaper inherited (podman's conmon, a
+		// network helper that outlives isolate): nothing waits for it.
+		// Kept, its status would be handed to the next launch that gets
+		// the same pid.
 		l.mu.Unlock()
 	}
 }
@@ -108,15 +114,22 @@ func (l *Launcher) Start(argv, env []string, stdout, stderr *os.File) (*Run, err
 		Sys:   &syscall.SysProcAttr{Setpgid: true},
 	}
 	r := &Run{Done: make(chan Exit, 1)}
+	l.mu.Lock()
+	l.launching++
+	l.mu.Unlock()
 	r.Start = time.Now()
 	p, err := os.StartProcess(path, argv, attr)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.launching--
 	if err != nil {
 		return nil, err
 	}
 	r.Pid = p.Pid
 	p.Release()
-	l.mu.Lock()
-	if e, ok := l.early[r.Pid]; ok {
+	// A status reaped before this launch began belongs to an earlier
+	// process with the same pid.
+	if e, ok := l.early[r.Pid]; ok && !e.At.Before(r.Start) {
 		delete(l.early, r.Pid)
 		r.Done <- e
 	} else {
@@ -124,7 +137,9 @@ func (l *Launcher) Start(argv, env []string, stdout, stderr *os.File) (*Run, err
 		l.outstanding++
 		l.cond.Signal()
 	}
-	l.mu.Unlock()
+	if l.launching == 0 {
+		clear(l.early) // what is left are orphans reaped during a launch
+	}
 	return r, nil
 }
 
