@@ -115,7 +115,7 @@ func Create(cfg *Config, o CreateOptions) (*Created, error) {
 	// As in Run: with newuidmap the child execs at once (ambient
 	// capabilities) and starts while the helpers and the createRuntime
 	// hooks run; it reads the configuration, then waits for idmap-done.
-	ids.prepare(attr, childEnd, true)
+	ids.prepare(attr, childEnd)
 	cfg.MapPending = attr.ambient
 	cmd, err := spawn(attr)
 	childEnd.Close()

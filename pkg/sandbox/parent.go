@@ -90,7 +90,7 @@ func Run(cfg *Config) (int, error) {
 		// terminal's Ctrl-C reaches it only through isolate's forwarding.
 		setsid: true,
 	}
-	ids.prepare(attr, childEnd, true)
+	ids.prepare(attr, childEnd)
 	cfg.MapPending = attr.ambient
 	// Subscribe before the child exists, so no signal is lost in between.
 	sigs := waitSigs()
@@ -206,11 +206,10 @@ func (s *session) mapIDs(ids idPlan) error {
 	return nil
 }
 
-// sendConfig sends the child its configuration. The child is meanwhile
-// exec'ing isolate-init and starting its Go runtime, which takes longer
-// than compiling its seccomp filter and encoding the message here: both
-// wait for it when it asks. (Done during the id helpers instead, they only
-// compete with them for the CPUs.)
+// sendConfig sends the child its configuration. It runs while the child
+// execs isolate-init and starts its Go runtime (and, with MapPending, while
+// newuidmap runs), which takes longer than encoding the message: it waits
+// in the socket when the child asks.
 func (s *session) sendConfig(cfg *Config) error {
 	conf, err := encodeConfig(cfg)
 	if err != nil {
@@ -250,8 +249,8 @@ func planIDs(cfg *Config, notice func(string)) (idPlan, error) {
 	return p, nil
 }
 
-// prepare decides when the child execs, relative to apply. With execFirst
-// and the setuid helpers (the usual rootless case), at once, with every
+// prepare decides when the child execs, relative to apply. With the setuid
+// helpers (the usual rootless case), at once, with every
 // capability ambient: its Go runtime starts while newuidmap and newgidmap
 // run, and it waits for "idmap-done" only before it builds anything
 // (Config.MapPending). Otherwise it waits between clone and execve, on its
@@ -259,12 +258,12 @@ func planIDs(cfg *Config, notice func(string)) (idPlan, error) {
 // says why). With a Direct plan the child then becomes container root with
 // setuid(0): for real root, whose own id 0 is not mapped, that is how it
 // stops being host root.
-func (p idPlan) prepare(a *spawnAttr, childEnd *channel, execFirst bool) {
+func (p idPlan) prepare(a *spawnAttr, childEnd *channel) {
 	a.waitFd = -1
 	if !p.used {
 		return
 	}
-	if execFirst && p.execsFirst() {
+	if p.plan.Method == userns.Helpers {
 		a.ambient = true
 		return
 	}
@@ -272,10 +271,6 @@ func (p idPlan) prepare(a *spawnAttr, childEnd *channel, execFirst bool) {
 	a.becomeRoot = p.plan.Method == userns.Direct
 	a.setgroupsDeny = p.plan.SetgroupsDeny
 }
-
-// execsFirst: the maps are written by the setuid helpers, which take
-// milliseconds (a Direct map is two writes).
-func (p idPlan) execsFirst() bool { return p.used && p.plan.Method == userns.Helpers }
 
 // apply writes the maps of the waiting child pid.
 func (p idPlan) apply(pid int) error {

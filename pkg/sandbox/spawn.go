@@ -17,11 +17,14 @@ import (
 // child would execve before newuidmap has run, as an unmapped uid, and
 // capabilities are computed at execve (user_namespaces(7),
 // "Capabilities"): it would hold none and need a second exec once mapped.
-// Here the child waits between clone and execve until the parent has
-// written the maps, exactly as Go's own fork waits for the maps it writes
-// itself (syscall.SysProcAttr.UidMappings), so its only execve already runs
-// as root of the new namespaces. One Go runtime start fewer: about a fifth
-// of isolate's start-up (bench/OPTIMISATIONS.md).
+// Here the child does one of two things between clone and its only execve
+// (idPlan.prepare): with the helpers, it makes its capabilities ambient,
+// which an execve keeps whatever the uid, so it can exec at once and start
+// while newuidmap runs; with maps the parent writes itself (two writes), it
+// waits until they are written, exactly as Go's own fork waits for the maps
+// it writes (syscall.SysProcAttr.UidMappings). Either way its execve runs
+// privileged in the new namespaces, one Go runtime start fewer than a
+// re-exec (bench/OPTIMISATIONS.md).
 //
 // Between clone and execve the child is a copy of a multi-threaded Go
 // process with one thread: it may make raw system calls and nothing else (no
