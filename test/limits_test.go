@@ -73,6 +73,23 @@ func TestTimeoutKillsTheSandboxReturns124AndLeavesNothing(t *testing.T) {
 	}
 }
 
+// A timeout that fires during the set-up (here while newuidmap runs, or
+// before the program is forked) is still reported as the timeout, not as
+// whatever failed after the kill.
+func TestTimeoutDuringSetUpIsStillTheTimeout(t *testing.T) {
+	t.Parallel()
+	for i := 0; i < 5; i++ {
+		m := marker()
+		r := run(t, opts{}, "-q", "--timeout", "1ms", "sh", "-c", "echo started; sleep "+m)
+		if r.Code != 124 || r.Stderr != "isolate: --timeout 1ms: the sandbox ran longer and was killed\n" || r.Stdout != "" {
+			t.Fatalf("want exit 124, the timeout's one line and no program: %s", r)
+		}
+		if left := hostProcesses(m); len(left) != 0 {
+			t.Errorf("processes left behind: %v", left)
+		}
+	}
+}
+
 func TestTimeoutLeavesAProgramThatEndsInTimeAlone(t *testing.T) {
 	t.Parallel()
 	r := run(t, opts{}, "-q", "--timeout", "10m", "sh", "-c", "echo done; exit 3")

@@ -121,11 +121,13 @@ func Run(cfg *Config) (int, error) {
 	if sig := guard.end(); sig != nil {
 		return hints.ExitSignalsBase + int(sig.(syscall.Signal)), nil
 	}
+	// A --timeout shorter than the set-up kills the child under it: then
+	// whatever failed next (newuidmap finds no process) is not the news.
 	if err != nil {
-		return 0, childErrorOr(parentEnd, err)
+		return lim.status(0, childErrorOr(parentEnd, err))
 	}
 	if err := parentEnd.send(message{Type: msgStart}); err != nil {
-		return 0, s.diedBefore("the program started", err)
+		return lim.status(0, s.diedBefore("the program started", err))
 	}
 	return lim.status(s.supervise(sigs))
 }
