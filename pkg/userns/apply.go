@@ -7,7 +7,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -20,83 +19,102 @@ import (
 // (Direct plans need no helper: the kernel lets the parent write them while
 // the child waits between clone and execve, see ApplyDirect.)
 func ApplyHelpers(pid int, p Plan, h Host) error {
-	// The two helpers are independent processes: run them at once, since
-	// each costs a setuid exec.
-	var wg sync.WaitGroup
-	var uerr, gerr error
-	wg.Add(1)
-	go func() { defer wg.Done(); uerr = runHelper(h.NewUIDMap, pid, p.UIDs, h) }()
-	gerr = runHelper(h.NewGIDMap, pid, p.GIDs, h)
-	wg.Wait()
-	if uerr != nil {
-		return uerr
+	// The two helpers are independent processes, each a setuid exec: both
+	// start, then both are waited for, from this one goroutine (a second
+	// one would cost isolate another thread while everything waits).
+	uargs := append([]string{strconv.Itoa(pid)}, HelperArgs(p.UIDs)...)
+	gargs := append([]string{strconv.Itoa(pid)}, HelperArgs(p.GIDs)...)
+	u, uerr := startQuiet(h.NewUIDMap, uargs)
+	g, gerr := startQuiet(h.NewGIDMap, gargs)
+	if uerr == nil {
+		uerr = u.wait()
 	}
-	return gerr
-}
-
-func runHelper(path string, pid int, m []specs.LinuxIDMapping, h Host) error {
-	args := append([]string{strconv.Itoa(pid)}, HelperArgs(m)...)
-	out, err := runQuiet(path, args)
-	if err != nil {
-		msg := strings.TrimSpace(out)
-		if msg == "" {
-			msg = err.Error()
-		}
-		// The helper's own message says which range it refused.
-		msg = strings.ReplaceAll(msg, "\n", "; ")
-		return &hints.Error{
-			What: path + " " + strings.Join(args, " "),
-			Why:  fmt.Errorf("%s", msg),
-			Hint: hints.SubIDsOrHelpers(h.userName()),
-		}
+	if gerr == nil {
+		gerr = g.wait()
+	}
+	if uerr != nil {
+		return helperError(h.NewUIDMap, uargs, u, uerr, h)
+	}
+	if gerr != nil {
+		return helperError(h.NewGIDMap, gargs, g, gerr, h)
 	}
 	return nil
 }
 
-// runQuiet runs path with args, stdin and stdout on /dev/null, and returns
-// what it wrote to stderr. It is os/exec's Run without what isolate does not
-// need on its critical path (the helpers run while the sandbox waits): no
-// goroutine to copy the output, no pidfd probe on the first start, and a
-// vfork (syscall.ForkExec) rather than a fork.
-func runQuiet(path string, args []string) (stderr string, err error) {
+// helperError is a failed helper's own message, which says which range it
+// refused, with the fix.
+func helperError(path string, args []string, q *quietRun, err error, h Host) error {
+	msg := ""
+	if q != nil {
+		msg = strings.TrimSpace(q.stderr.String())
+	}
+	if msg == "" {
+		msg = err.Error()
+	}
+	msg = strings.ReplaceAll(msg, "\n", "; ")
+	return &hints.Error{
+		What: path + " " + strings.Join(args, " "),
+		Why:  fmt.Errorf("%s", msg),
+		Hint: hints.SubIDsOrHelpers(h.userName()),
+	}
+}
+
+// quietRun is a process started by startQuiet: stdin and stdout on
+// /dev/null, stderr into a pipe. It is os/exec's Start and Wait without what
+// isolate does not need on its critical path (the helpers run while the
+// sandbox waits): no goroutine to copy the output, no pidfd probe on the
+// first start, and a vfork (syscall.ForkExec) rather than a fork.
+type quietRun struct {
+	pid    int
+	r      *os.File
+	stderr bytes.Buffer
+}
+
+func startQuiet(path string, args []string) (*quietRun, error) {
 	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	defer null.Close()
 	r, w, err := os.Pipe()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	defer r.Close()
 	pid, err := syscall.ForkExec(path, append([]string{path}, args...), &syscall.ProcAttr{
 		Env:   os.Environ(),
 		Files: []uintptr{null.Fd(), null.Fd(), w.Fd()},
 	})
 	w.Close()
 	if err != nil {
-		return "", &os.PathError{Op: "fork/exec", Path: path, Err: err}
+		r.Close()
+		return nil, &os.PathError{Op: "fork/exec", Path: path, Err: err}
 	}
-	var out bytes.Buffer
-	_, rerr := out.ReadFrom(r)
+	return &quietRun{pid: pid, r: r}, nil
+}
+
+// wait reads the process's stderr to its end and reaps it.
+func (q *quietRun) wait() error {
+	_, rerr := q.stderr.ReadFrom(q.r)
+	q.r.Close()
 	var ws syscall.WaitStatus
+	var err error
 	for {
-		_, err = syscall.Wait4(pid, &ws, 0, nil)
+		_, err = syscall.Wait4(q.pid, &ws, 0, nil)
 		if err != syscall.EINTR {
 			break
 		}
 	}
 	switch {
 	case err != nil:
-		return out.String(), err
+		return err
 	case rerr != nil:
-		return out.String(), rerr
+		return rerr
 	case ws.Signaled():
-		return out.String(), fmt.Errorf("killed by signal %s", ws.Signal())
+		return fmt.Errorf("killed by signal %s", ws.Signal())
 	case ws.ExitStatus() != 0:
-		return out.String(), fmt.Errorf("exit status %d", ws.ExitStatus())
+		return fmt.Errorf("exit status %d", ws.ExitStatus())
 	}
-	return out.String(), nil
+	return nil
 }
 
 // ApplyDirect writes a Direct plan's maps for the process pid, which must
