@@ -3,7 +3,9 @@ package test
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -301,5 +303,29 @@ func TestDefaultProfileWrittenAsDockerJSONBehavesTheSame(t *testing.T) {
 	}
 	if r := run(t, opts{}, "-q", "--seccomp", profile, "sh", "-c", "ls / > /dev/null && echo ok"); r.Stdout != "ok\n" {
 		t.Errorf("ordinary work under the profile: %s", r)
+	}
+}
+
+// isolate's child raises ambient capabilities before its execve. A service
+// manager may run isolate with SECBIT_NO_CAP_AMBIENT_RAISE (systemd's
+// SecureBits=), which refuses that raise; but the child's new user
+// namespace starts with default securebits (set_cred_user_ns), so the
+// sandbox works the same, with its full map.
+func TestInheritedNoAmbientRaiseSecurebitChangesNothing(t *testing.T) {
+	t.Parallel()
+	if fallback || os.Geteuid() != 0 {
+		t.Log("needs newuidmap and root to set securebits for the test user")
+		return
+	}
+	helper := testProgram(t, "securebits")
+	const noCapAmbientRaise = 1 << 6 // SECBIT_NO_CAP_AMBIENT_RAISE
+	cmd := exec.Command(helper, strconv.Itoa(noCapAmbientRaise), strconv.Itoa(int(testUser.UID)), strconv.Itoa(int(testUser.GID)),
+		isolateBin, "-q", "--net", "none", "sh", "-c", "grep SecBits /proc/self/status >/dev/null; cat /proc/self/uid_map; grep CapEff /proc/self/status")
+	cmd.Env = []string{"PATH=" + defaultPath, "HOME=" + testUser.Home}
+	cmd.Dir = workDir
+	out, err := cmd.CombinedOutput()
+	lines := fieldsPerLine(string(out))
+	if err != nil || len(lines) != 3 || !strings.HasPrefix(lines[1], "1 ") || lines[2] != "CapEff: "+dockerCaps {
+		t.Fatalf("with SECBIT_NO_CAP_AMBIENT_RAISE: %v\n%s\nwant the caller's id, a subordinate range and docker's capabilities", err, out)
 	}
 }

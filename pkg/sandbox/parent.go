@@ -265,6 +265,10 @@ func (p idPlan) prepare(a *spawnAttr, childEnd *channel) {
 	if !p.used {
 		return
 	}
+	// An inherited SECBIT_NO_CAP_AMBIENT_RAISE cannot refuse the child's
+	// raise: a new user namespace starts with default securebits
+	// (set_cred_user_ns in kernel/user_namespace.c;
+	// TestInheritedNoAmbientRaiseSecurebitChangesNothing).
 	if p.plan.Method == userns.Helpers {
 		a.ambient = true
 		return

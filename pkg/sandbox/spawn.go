@@ -1,15 +1,14 @@
 package sandbox
 
 import (
-	"fmt"
 	"os"
-	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/isolate-sandbox/isolate/pkg/security"
 )
 
 // The sandbox's first process is started by a clone(2) of isolate's own,
@@ -152,10 +151,7 @@ func spawn(a *spawnAttr) (*childProc, error) {
 	}
 	st.nextfd = max(st.nextfd, a.waitFd+1)
 	if a.ambient {
-		last, err := lastCap()
-		if err != nil {
-			return nil, err
-		}
+		last := security.LastCap()
 		st.ambient, st.lastCap = true, uintptr(last)
 		all := uint64(1)<<(last+1) - 1
 		st.capHdr = unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
@@ -293,19 +289,6 @@ func childExec(st *forkState) {
 		uintptr(unsafe.Pointer(&st.argv[0])),
 		uintptr(unsafe.Pointer(&st.envv[0])))
 	childExit()
-}
-
-// lastCap is the highest capability the kernel knows.
-func lastCap() (int, error) {
-	b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
-	if err != nil {
-		return 0, err
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || n < 0 || n > 63 {
-		return 0, fmt.Errorf("/proc/sys/kernel/cap_last_cap: %q", b)
-	}
-	return n, nil
 }
 
 // childExit ends a child that failed before its execve. The parent sees

@@ -101,9 +101,9 @@ func Apply(p *Plan) error {
 	return nil
 }
 
-// lastCap is the highest capability this kernel knows: PR_CAPBSET_READ
+// LastCap is the highest capability this kernel knows: PR_CAPBSET_READ
 // fails with EINVAL above it.
-func lastCap() int {
+func LastCap() int {
 	c := 0
 	for c < 63 {
 		if _, err := unix.PrctlRetInt(unix.PR_CAPBSET_READ, uintptr(c+1), 0, 0, 0); err != nil {
@@ -115,7 +115,7 @@ func lastCap() int {
 }
 
 func dropBounding(keep CapSet) error {
-	last := lastCap()
+	last := LastCap()
 	for c := 0; c <= last; c++ {
 		if keep.Has(c) {
 			continue

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"reflect"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestDefaultCapsAreDockers(t *testing.T) {
@@ -67,5 +69,11 @@ func TestCapSetNames(t *testing.T) {
 	}
 	if AllCaps.Has(len(capNames)) || !AllCaps.Has(len(capNames)-1) {
 		t.Errorf("AllCaps = %#x has the wrong top bit", uint64(AllCaps))
+	}
+}
+
+func TestLastCapKnowsTheDefaultSet(t *testing.T) {
+	if LastCap() < unix.CAP_SETFCAP {
+		t.Errorf("LastCap = %d", LastCap())
 	}
 }
