@@ -155,20 +155,6 @@ func (s *Session) Close() error {
 
 func (s *Session) defer_(f func()) { s.cleanups = append(s.cleanups, f) }
 
-// Start gives the sandbox whose init is pid its network and publishes its
-// ports: StartLink, then Publish on the same session.
-func Start(o Options, pid int) (*Session, error) {
-	s, err := StartLink(o, pid)
-	if err != nil {
-		return s, err
-	}
-	if err := s.Publish(o, pid); err != nil {
-		s.Close()
-		return s, err
-	}
-	return s, nil
-}
-
 // EarlyLink reports whether StartLink may run as soon as the sandbox's
 // namespaces exist, before its ids are mapped: pasta joins its user and
 // network namespaces, which clone(2) made, and needs nothing else of it.
