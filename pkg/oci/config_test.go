@@ -172,3 +172,24 @@ func TestAmbientCapabilitiesNeedPermittedAndInheritable(t *testing.T) {
 		t.Error("the caller's spec was changed")
 	}
 }
+
+// linux.seccomp is compiled once, by Convert, where an error names the
+// field; the sandbox's validation then keeps that filter.
+func TestSeccompIsCompiledOnceByConvert(t *testing.T) {
+	s, dir := valid(t)
+	s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActErrno, Syscalls: []specs.LinuxSyscall{{Names: []string{"read", "write", "exit_group"}, Action: specs.ActAllow}}}
+	c, err := Convert(s, "config.json", dir, "id", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog := c.Config.Security.SeccompFilter
+	if prog == nil || len(prog.Insns) == 0 {
+		t.Fatal("Convert left the filter for later")
+	}
+	if err := c.Config.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if c.Config.Security.SeccompFilter != prog {
+		t.Error("validation compiled the profile a second time")
+	}
+}

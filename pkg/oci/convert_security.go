@@ -56,10 +56,13 @@ func convertSecurity(file string, s *specs.Spec, cfg *sandbox.Config, out *Conve
 	if s.Linux.Seccomp == nil {
 		cfg.Security.Seccomp = sandbox.SeccompUnconfined
 	} else {
-		if _, err := security.Compile(s.Linux.Seccomp); err != nil {
+		prog, err := security.Compile(s.Linux.Seccomp)
+		if err != nil {
 			return fieldError(file, "linux.seccomp", "%v", err)
 		}
-		cfg.Security.SeccompProfile = s.Linux.Seccomp
+		// Compiled once, here, where an error can name the field; the
+		// sandbox sends this filter as it is (SecurityConfig.compileFilter).
+		cfg.Security.SeccompProfile, cfg.Security.SeccompFilter = s.Linux.Seccomp, prog
 	}
 	// Landlock is isolate's own second layer for `isolate PROGRAM`; a
 	// config.json cannot express it, and an image writes where it likes.

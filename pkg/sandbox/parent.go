@@ -140,27 +140,32 @@ func Run(cfg *Config) (int, error) {
 func (s *session) setUp(cfg *Config, ids idPlan) (*slirpnet.Session, error) {
 	pid := s.cmd.Process.Pid
 	opts := netOptions(cfg)
-	early := slirpnet.EarlyLink(opts)
-	configured := make(chan error, 1)
-	go func() { configured <- s.configure(cfg, ids) }()
 	var link *slirpnet.Session
-	var err error
-	if early {
+	if slirpnet.EarlyLink(opts) {
+		configured := make(chan error, 1)
+		go func() { configured <- s.configure(cfg, ids) }()
 		// On this goroutine: it is locked to the thread whose death the
 		// helper's Pdeathsig follows.
-		link, err = slirpnet.StartLink(opts, pid)
-	}
-	if cerr := <-configured; cerr != nil {
-		if link != nil && err == nil {
-			link.Close()
+		l, err := slirpnet.StartLink(opts, pid) // closes itself on error
+		if cerr := <-configured; cerr != nil {
+			if err == nil {
+				l.Close()
+			}
+			return nil, cerr
 		}
-		return nil, cerr
-	}
-	if !early && err == nil {
-		link, err = slirpnet.StartLink(opts, pid)
-	}
-	if err != nil {
-		return nil, err
+		if err != nil {
+			return nil, err
+		}
+		link = l
+	} else {
+		if err := s.configure(cfg, ids); err != nil {
+			return nil, err
+		}
+		l, err := slirpnet.StartLink(opts, pid)
+		if err != nil {
+			return nil, err
+		}
+		link = l
 	}
 	if err := link.Publish(opts, pid); err != nil {
 		link.Close()
